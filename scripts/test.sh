@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. It installs what the tests need first, so it
+# works on a fresh machine; under CI=true, tests that need a real server
+# start it and fail (never skip) when it cannot run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/deps.sh
+if [ -f web/package.json ]; then
+  ./scripts/web.sh
+fi
+go vet ./...
+go test -count=1 -timeout 45m ./...
