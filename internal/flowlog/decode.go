@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Format is a delivery format of flow log records.
@@ -109,14 +110,33 @@ func Decode(ctx context.Context, r io.Reader, opts DecodeOptions, emit func(*Bat
 	if reject == nil {
 		reject = func(rj Reject) error { return rj }
 	}
-	d := &decoder{opts: opts, emit: emit, reject: reject}
+	d, _ := decoders.Get().(*decoder)
+	if d == nil {
+		d = new(decoder)
+	}
+	st, err := d.decode(ctx, r, opts, emit, reject)
+	decoders.Put(d)
+	return st, err
+}
+
+// decode runs one Decode with the state of d.
+func (d *decoder) decode(ctx context.Context, r io.Reader, opts DecodeOptions, emit func(*Batch) error, reject func(Reject) error) (Stats, error) {
+	d.opts, d.emit, d.reject = opts, emit, reject
+	d.stats = Stats{}
+	d.ready = false
+	d.header = d.header[:0]
 	err := d.run(ctx, r)
 	var cb *callbackError
 	if errors.As(err, &cb) {
 		err = cb.err
 	}
+	d.emit, d.reject = nil, nil
 	return d.stats, err
 }
+
+// decoders recycles decoder state (read buffers, batch columns) across
+// objects, so that decoding allocates nothing per record in steady state.
+var decoders sync.Pool
 
 func (d *decoder) run(ctx context.Context, r io.Reader) error {
 	src, closeSrc, err := d.decompress(r)
@@ -126,10 +146,14 @@ func (d *decoder) run(ctx context.Context, r io.Reader) error {
 	defer closeSrc()
 	format := d.opts.Format
 	if format == FormatAuto {
-		br := bufio.NewReaderSize(src, 4096)
-		head, _ := br.Peek(512)
+		if d.sniffBuf == nil {
+			d.sniffBuf = bufio.NewReaderSize(src, 4096)
+		} else {
+			d.sniffBuf.Reset(src)
+		}
+		head, _ := d.sniffBuf.Peek(512)
 		format = sniff(head)
-		src = br
+		src = d.sniffBuf
 	}
 	switch format {
 	case FormatText:

@@ -1,6 +1,7 @@
 package flowlog
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -20,6 +21,11 @@ type decoder struct {
 	cols   []column
 	ready  bool // layout resolved and batch reset for it
 	batch  Batch
+
+	inBuf    *bufio.Reader // object bytes, to look for the gzip magic
+	sniffBuf *bufio.Reader // decompressed bytes, to sniff the format
+	textBuf  []byte        // blocks of text being cut into lines
+	header   []byte        // last header line, whose layout is in force
 }
 
 // setLayout switches to layout l, emitting the records of the previous one.
@@ -31,7 +37,7 @@ func (d *decoder) setLayout(l Layout) error {
 		return err
 	}
 	d.layout = l
-	d.cols = compileLayout(l)
+	d.cols = compileLayout(d.cols[:0], l)
 	d.batch.Reset(l)
 	d.ready = true
 	return nil
@@ -84,10 +90,14 @@ func (d *decoder) line(line []byte, no int64) error {
 	c := line[0]
 	if c >= 'a' && c <= 'z' && IsHeader(line) {
 		d.stats.Headers++
+		if d.ready && bytes.Equal(line, d.header) {
+			return nil // a repeated header, as concatenated objects have
+		}
 		l, err := ParseLayout(string(line))
 		if err != nil {
 			return fmt.Errorf("cannot decode %s line %d: header: %w", d.opts.Object, no, err)
 		}
+		d.header = append(d.header[:0], line...)
 		return d.setLayout(l)
 	}
 	if !d.ready {
@@ -205,7 +215,10 @@ func (d *decoder) decodeText(ctx context.Context, r io.Reader) error {
 	if 4*d.opts.MaxLineBytes > size {
 		size = 4 * d.opts.MaxLineBytes
 	}
-	buf := make([]byte, size)
+	if cap(d.textBuf) < size {
+		d.textBuf = make([]byte, size)
+	}
+	buf := d.textBuf[:size]
 	filled := 0       // buf[:filled] holds unread input
 	skipping := false // inside an oversize line, discarding until its newline
 	for {

@@ -18,10 +18,15 @@ var gzipReaders sync.Pool
 // the gzip magic (whatever the object's name says). Concatenated gzip members
 // are read as one stream, as AWS and `cat a.gz b.gz` produce them.
 func (d *decoder) decompress(r io.Reader) (io.Reader, func(), error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	if d.inBuf == nil {
+		d.inBuf = bufio.NewReaderSize(r, 64<<10)
+	} else {
+		d.inBuf.Reset(r)
+	}
+	br := d.inBuf
 	magic, _ := br.Peek(2)
 	if len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
-		return countingReader{br, &d.stats.Bytes}, func() {}, nil
+		return &countingReader{br, &d.stats.Bytes}, func() {}, nil
 	}
 	var zr *gzip.Reader
 	var err error
@@ -66,7 +71,7 @@ type countingReader struct {
 	n *int64
 }
 
-func (c countingReader) Read(p []byte) (int, error) {
+func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	*c.n += int64(n)
 	return n, err

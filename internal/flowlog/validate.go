@@ -24,8 +24,8 @@ type column struct {
 	min, max int64
 }
 
-func compileLayout(l Layout) []column {
-	cols := make([]column, len(l.Fields))
+func compileLayout(cols []column, l Layout) []column {
+	cols = append(cols[:0], make([]column, len(l.Fields))...)
 	for i, f := range l.Fields {
 		c := column{field: f, min: fields[f].Min, max: fields[f].Max}
 		switch {

@@ -1,0 +1,130 @@
+package flowlog
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	kgzip "github.com/klauspost/compress/gzip"
+)
+
+// v5Layout is the 29 fields of versions 2 to 5, in documentation order.
+var v5Layout = NewLayout(AllFields()[:TrafficPath+1]...)
+
+// syntheticText returns an S3 text object of about size bytes in layout l,
+// with realistic values: private and public addresses, ephemeral ports,
+// NODATA records and '-' fields.
+func syntheticText(l Layout, size int) []byte {
+	rng := rand.New(rand.NewPCG(1, 2))
+	b := []byte(l.Header() + "\n")
+	var r Record
+	for len(b) < size {
+		r.Reset()
+		r.SetInt(Version, int64(l.Version()))
+		r.SetStr(AccountID, "123456789012")
+		r.SetStr(InterfaceID, fmt.Sprintf("eni-%017x", rng.IntN(64)))
+		start := int64(1762000000 + rng.IntN(86400))
+		r.SetInt(Start, start)
+		r.SetInt(End, start+int64(rng.IntN(60)))
+		if rng.IntN(50) == 0 {
+			r.SetStr(LogStatus, "NODATA")
+		} else {
+			r.SetStr(SrcAddr, fmt.Sprintf("10.0.%d.%d", rng.IntN(256), rng.IntN(256)))
+			r.SetStr(DstAddr, fmt.Sprintf("%d.%d.%d.%d", 1+rng.IntN(223), rng.IntN(256), rng.IntN(256), rng.IntN(256)))
+			r.SetInt(SrcPort, int64(32768+rng.IntN(28000)))
+			r.SetInt(DstPort, []int64{443, 80, 22, 53, 3389}[rng.IntN(5)])
+			r.SetInt(Protocol, 6)
+			r.SetInt(Packets, int64(1+rng.IntN(1000)))
+			r.SetInt(Bytes, int64(40+rng.IntN(1500000)))
+			r.SetStr(Action, []string{"ACCEPT", "REJECT"}[rng.IntN(2)])
+			r.SetStr(LogStatus, "OK")
+			r.SetStr(VPCID, "vpc-0abcdef0123456789")
+			r.SetStr(SubnetID, "subnet-0abcdef012345678")
+			r.SetStr(InstanceID, "i-0abcdef0123456789")
+			r.SetInt(TCPFlags, []int64{2, 18, 19, 3, 0}[rng.IntN(5)])
+			r.SetStr(Type, "IPv4")
+			r.SetStr(PktSrcAddr, r.StrOr(SrcAddr, ""))
+			r.SetStr(PktDstAddr, r.StrOr(DstAddr, ""))
+			r.SetStr(Region, "us-east-1")
+			r.SetStr(AZID, "use1-az1")
+			r.SetStr(FlowDirection, "egress")
+			r.SetInt(TrafficPath, 8)
+		}
+		b = append(r.AppendText(b, l), '\n')
+	}
+	return b
+}
+
+func benchmarkDecode(b *testing.B, data []byte, opts DecodeOptions) {
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var records int64
+	emit := func(*Batch) error { return nil }
+	rd := bytes.NewReader(data)
+	for b.Loop() {
+		rd.Reset(data)
+		st, err := Decode(context.Background(), rd, opts, emit, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		records += st.Records
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(records), "ns/record")
+}
+
+func BenchmarkDecodeTextDefault(b *testing.B) {
+	benchmarkDecode(b, syntheticText(DefaultLayout, 8<<20), DecodeOptions{Object: "bench"})
+}
+
+func BenchmarkDecodeTextV5(b *testing.B) {
+	benchmarkDecode(b, syntheticText(v5Layout, 8<<20), DecodeOptions{Object: "bench"})
+}
+
+func BenchmarkDecodeGzipDefault(b *testing.B) {
+	benchmarkDecode(b, gzipBytes(syntheticText(DefaultLayout, 8<<20)), DecodeOptions{Object: "bench"})
+}
+
+func gzipBytes(p []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(p)
+	zw.Close()
+	return buf.Bytes()
+}
+
+// BenchmarkGunzip compares the standard library's decompressor with
+// klauspost/compress, which Decode uses. SetBytes counts decompressed bytes.
+func BenchmarkGunzip(b *testing.B) {
+	plain := syntheticText(DefaultLayout, 8<<20)
+	comp := gzipBytes(plain)
+	b.Run("stdlib", func(b *testing.B) {
+		b.SetBytes(int64(len(plain)))
+		b.ReportAllocs()
+		for b.Loop() {
+			zr, err := gzip.NewReader(bytes.NewReader(comp))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.Copy(io.Discard, zr); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("klauspost", func(b *testing.B) {
+		b.SetBytes(int64(len(plain)))
+		b.ReportAllocs()
+		for b.Loop() {
+			zr, err := kgzip.NewReader(bytes.NewReader(comp))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.Copy(io.Discard, zr); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
