@@ -1,0 +1,136 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/flowhunt/flowhunt/internal/store"
+)
+
+// Hunt runs every enabled detector and user rule over the window of cfg
+// (the whole data when From/To are zero) and returns the findings, ranked.
+// Findings matched by an allowlist entry are returned with Suppressed set.
+func Hunt(ctx context.Context, q store.Querier, cfg Config) ([]Finding, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	env := Env{Q: q, Config: &cfg, Internal: cfg.Internal(), Intel: cfg.Intel}
+	if err := env.resolveWindow(ctx); err != nil {
+		return nil, err
+	}
+	if env.To.IsZero() {
+		return nil, nil // no data
+	}
+	type job struct {
+		name string
+		run  func(ctx context.Context, env *Env) ([]Finding, error)
+		sev  Severity
+	}
+	var jobs []job
+	for _, d := range Detectors() {
+		if !cfg.enabled(d.Name()) {
+			continue
+		}
+		jobs = append(jobs, job{d.Name(), d.Run, d.Severity()})
+	}
+	for _, r := range cfg.Rules {
+		if !cfg.enabled(r.Name) {
+			continue
+		}
+		jobs = append(jobs, job{r.Name, r.Run, r.severity})
+	}
+	if len(cfg.Only) > 0 {
+		for _, n := range cfg.Only {
+			if _, ok := Lookup(n); !ok && !cfg.hasRule(n) {
+				return nil, fmt.Errorf("cannot run detector %q: no such detector or rule", n)
+			}
+		}
+	}
+	var (
+		mu   sync.Mutex
+		out  []Finding
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, cfg.Parallel)
+	)
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			e := env
+			if d, ok := Lookup(j.name); ok {
+				p, err := resolveParams(d, &cfg)
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+				e.params = p
+			}
+			fs, err := j.run(ctx, &e)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			for i := range fs {
+				f := &fs[i]
+				f.Detector = j.name
+				if dc, ok := cfg.Detectors[j.name]; ok && dc.Severity != "" {
+					f.Severity, _ = ParseSeverity(dc.Severity)
+				}
+				f.finish()
+				if f.Severity < cfg.MinSeverity {
+					continue
+				}
+				f.Suppressed = cfg.allowed(f)
+				out = append(out, *f)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	SortFindings(out)
+	return out, nil
+}
+
+// resolveWindow fills the window from the data when the caller left it
+// open, and finds where the data (and so every baseline) starts.
+func (e *Env) resolveWindow(ctx context.Context) error {
+	e.From, e.To = e.Config.From, e.Config.To
+	var minS, maxS int64
+	var any bool
+	err := query(ctx, e.Q, "hunt", "SELECT min(start), max(start), count(*) FROM vpc_flow_logs", nil, func(r row) error {
+		if r.Int(2) > 0 {
+			any = true
+			minS, maxS = r.Int(0), r.Int(1)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !any {
+		return nil
+	}
+	if e.From.IsZero() {
+		e.From = ts(minS)
+	}
+	if e.To.IsZero() {
+		e.To = ts(maxS + 1)
+	}
+	e.DataFrom = ts(minS)
+	if horizon := e.From.Add(-time.Duration(e.Config.BaselineDays) * 24 * time.Hour); e.DataFrom.Before(horizon) {
+		e.DataFrom = horizon
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowhunt/flowhunt/internal/store"
+)
+
+// row is one aggregated result row, read by column position.
+type row []any
+
+// query runs sql and calls fn for each row. Values are scanned as any and
+// converted by the row accessors, so backends that type results differently
+// (DuckDB's HUGEINT sums, ClickHouse's strings over HTTP) read alike.
+func query(ctx context.Context, q store.Querier, detector, sql string, args []any, fn func(r row) error) error {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("cannot run query of detector %s: %w", detector, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return fmt.Errorf("cannot read columns of detector %s: %w", detector, err)
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("cannot scan row of detector %s: %w", detector, err)
+		}
+		if err := fn(row(vals)); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("cannot read rows of detector %s: %w", detector, err)
+	}
+	return nil
+}
+
+func (r row) Int(i int) int64 { return toInt(r[i]) }
+
+func (r row) Float(i int) float64 { return toFloat(r[i]) }
+
+func (r row) Str(i int) string {
+	switch v := r[i].(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case fmt.Stringer:
+		return v.String()
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+func (r row) Null(i int) bool { return r[i] == nil }
+
+func toInt(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int32:
+		return int64(n)
+	case int:
+		return int64(n)
+	case int16:
+		return int64(n)
+	case int8:
+		return int64(n)
+	case uint64:
+		return int64(n)
+	case uint32:
+		return int64(n)
+	case uint16:
+		return int64(n)
+	case uint8:
+		return int64(n)
+	case float64:
+		return int64(n)
+	case float32:
+		return int64(n)
+	case *big.Int:
+		return n.Int64()
+	case string:
+		i, _ := strconv.ParseInt(n, 10, 64)
+		return i
+	case []byte:
+		i, _ := strconv.ParseInt(string(n), 10, 64)
+		return i
+	case time.Time:
+		return n.Unix()
+	}
+	return 0
+}
+
+func toFloat(v any) float64 {
+	switch n := v.(type) {
+	case float64:
+		return n
+	case float32:
+		return float64(n)
+	case string:
+		f, _ := strconv.ParseFloat(n, 64)
+		return f
+	case *big.Int:
+		f, _ := new(big.Float).SetInt(n).Float64()
+		return f
+	}
+	return float64(toInt(v))
+}
+
+// lit quotes a value for the reproducing SQL shown to analysts. Detectors
+// run their own queries with parameters; this is the one place a value is
+// written into SQL text, and it only quotes values read from the store.
+func lit(v any) string {
+	switch x := v.(type) {
+	case string:
+		return "'" + strings.ReplaceAll(x, "'", "''") + "'"
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	}
+	panic(fmt.Sprintf("BUG: lit of %T", v))
+}
+
+// evidenceSQL builds the query that returns the flows behind a finding:
+// the given conditions over the finding's time span.
+func evidenceSQL(from, to time.Time, conds ...string) string {
+	var b strings.Builder
+	b.WriteString("SELECT interface_id, srcaddr, dstaddr, srcport, dstport, protocol, packets, bytes, start, \"end\", action, log_status, tcp_flags, flow_direction\nFROM vpc_flow_logs\nWHERE start >= ")
+	b.WriteString(strconv.FormatInt(from.Unix(), 10))
+	b.WriteString(" AND start < ")
+	b.WriteString(strconv.FormatInt(to.Unix()+1, 10))
+	for _, c := range conds {
+		b.WriteString("\n  AND ")
+		b.WriteString(c)
+	}
+	b.WriteString("\nORDER BY start\nLIMIT 1000")
+	return b.String()
+}
+
+func eq(col string, v any) string { return col + " = " + lit(v) }
+
+// portList renders ports as a SQL list: (22, 3389).
+func portList(ports []int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, p := range ports {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(p))
+	}
+	if len(ports) == 0 {
+		b.WriteString("-1")
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// Shared SQL fragments. They use only constructs DuckDB and ClickHouse 18
+// both accept (no CTEs, no window functions).
+const (
+	// inWindow limits to the hunt window; args: from, to (epoch seconds).
+	inWindow = "start >= ? AND start < ?"
+	// initiated is true for records sent by the side that opened the
+	// connection: a TCP SYN without SYN-ACK, or, without flags (UDP, ICMP,
+	// v2 logs, continuation windows), the record aimed at the lower port.
+	initiated = "((protocol = 6 AND tcp_flags IS NOT NULL AND (tcp_flags & 18) = 2) OR ((protocol <> 6 OR tcp_flags IS NULL OR (tcp_flags & 2) = 0) AND dstport < srcport))"
+	// synOnly marks a TCP attempt that never completed: SYN, and no data
+	// beyond a handshake's worth of packets.
+	synOnly = "(protocol = 6 AND (tcp_flags & 18) = 2 AND packets <= 3)"
+	okData  = "log_status = 'OK'"
+)
+
+func ts(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
