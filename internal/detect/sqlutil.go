@@ -187,3 +187,12 @@ const (
 )
 
 func ts(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+
+// inList renders string values as a quoted SQL list.
+func inList(vals []string) string {
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		q[i] = lit(v)
+	}
+	return "(" + strings.Join(q, ", ") + ")"
+}
