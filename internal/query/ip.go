@@ -86,15 +86,17 @@ func blobLiteral(b [16]byte) string {
 
 // prefixPredicate is the SQL test "address column col lies in p", over the
 // numeric twin columns: an integer range for IPv4, a byte range for IPv6.
-// qual is the table qualifier ("t.") or "".
+// qual is the table qualifier ("t.") or "". It is FALSE, never NULL, for a
+// record of the other family or without an address, as the macros are, so
+// that NOT isIpInSubnet(…) keeps those records.
 func prefixPredicate(qual, col string, p netip.Prefix) string {
 	twins := ipColumns[col]
 	if p.Addr().Is4() {
 		lo, hi := Range4(p)
-		return fmt.Sprintf("(%s%s BETWEEN %d AND %d)", qual, twins[0], lo, hi)
+		return fmt.Sprintf("coalesce(%s%s BETWEEN %d AND %d, FALSE)", qual, twins[0], lo, hi)
 	}
 	lo, hi := Range6(p)
-	return fmt.Sprintf("(%s%s BETWEEN %s AND %s)", qual, twins[1], blobLiteral(lo), blobLiteral(hi))
+	return fmt.Sprintf("coalesce(%s%s BETWEEN %s AND %s, FALSE)", qual, twins[1], blobLiteral(lo), blobLiteral(hi))
 }
 
 // ipFunctionPredicate translates an IP function applied to an address
@@ -131,14 +133,15 @@ func privatePredicate(qual, col string) string {
 }
 
 // DuckDBSetup returns the statements that define flowhunt's SQL functions
-// as DuckDB temporary macros: the Insights IP functions, is_private_ip and
-// their helpers. Run them on every connection before the configuration is
-// locked (ReaderOptions.Setup). Where the CIDR is a literal and the address a
+// as DuckDB macros: the Insights IP functions, is_private_ip and their
+// helpers. Run them once on the reader's database before the configuration
+// is locked (ReaderOptions.Setup); they are not TEMP so that every pooled
+// connection sees them. Where the CIDR is a literal and the address a
 // stored column, Translate does not need them: it emits integer range tests.
 func DuckDBSetup() []string {
 	var s []string
 	m := func(sig, body string) {
-		s = append(s, "CREATE OR REPLACE TEMP MACRO "+sig+" AS "+body)
+		s = append(s, "CREATE OR REPLACE MACRO "+sig+" AS "+body)
 	}
 	// IPv4 text -> UBIGINT, NULL when not a dotted quad.
 	m("fh_ip4(s)", `CASE WHEN regexp_full_match(CAST(s AS VARCHAR), '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}') THEN `+

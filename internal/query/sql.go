@@ -142,7 +142,12 @@ func Translate(sql string, d Dialect) (string, error) {
 	for end > 0 && toks[end-1].Is(";") {
 		end--
 	}
-	t := &translator{src: sql, toks: toks, d: d}
+	t := &translator{src: sql, toks: toks, d: d, aliases: map[string]bool{}}
+	for i := 1; i < len(toks); i++ {
+		if toks[i-1].Is("AS") && (toks[i].Kind == KindIdent || toks[i].Kind == KindQuoted) {
+			t.aliases[strings.ToLower(toks[i].Text)] = true
+		}
+	}
 	var b strings.Builder
 	if err := t.emit(&b, 0, end); err != nil {
 		return "", err
@@ -243,9 +248,10 @@ func validate(src string, toks []Token) error {
 
 // translator rewrites a validated token stream.
 type translator struct {
-	src  string
-	toks []Token
-	d    Dialect
+	src     string
+	toks    []Token
+	d       Dialect
+	aliases map[string]bool // names the query defines with AS
 }
 
 // emit writes the translation of toks[from:to] to b.
@@ -283,6 +289,11 @@ func (t *translator) emit(b *strings.Builder, from, to int) error {
 				} else {
 					b.WriteString(tk.Text)
 				}
+				continue
+			}
+			if !next.Is("(") && !prev.Is("AS") && strings.EqualFold(tk.Text, "day") && !t.aliases["day"] &&
+				!next.Is("FROM") && prev.Kind != KindString && prev.Kind != KindNumber && !prev.Is(".") {
+				i += t.day(b, i)
 				continue
 			}
 			if !next.Is("(") && !prev.Is("AS") {
@@ -481,4 +492,35 @@ func (t *translator) call(b *strings.Builder, i int) (int, error) {
 	}
 	b.WriteString(strings.Replace(tmpl, "{}", strings.Join(parts, ", "), 1))
 	return next, nil
+}
+
+// day translates the partition column of AWS's partition-projection table,
+// day = 'yyyy/MM/dd', into the date column. A comparison with a literal
+// becomes a comparison of dates, so it prunes partitions; any other use
+// becomes the formatted date. It returns how many tokens after toks[i] it
+// consumed.
+func (t *translator) day(b *strings.Builder, i int) int {
+	op, lit := t.toks[i+1], t.toks[min(i+2, len(t.toks)-1)]
+	if op.Kind == KindOp && lit.Kind == KindString && isSlashDate(lit.Text) {
+		switch op.Text {
+		case "=", "<", "<=", ">", ">=", "<>", "!=":
+			b.WriteString(`"date" ` + op.Text + " DATE '" + strings.ReplaceAll(lit.Text, "/", "-") + "'")
+			return 2
+		}
+	}
+	b.WriteString(`strftime("date", '%Y/%m/%d')`)
+	return 0
+}
+
+// isSlashDate matches yyyy/MM/dd.
+func isSlashDate(s string) bool {
+	if len(s) != 10 || s[4] != '/' || s[7] != '/' {
+		return false
+	}
+	for i, c := range []byte(s) {
+		if i != 4 && i != 7 && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -38,11 +38,15 @@ func TestTranslate(t *testing.T) {
 	f("SELECT day_of_week(date) AS day FROM t", `SELECT isodow(date) AS day FROM t`)
 	f("SELECT to_iso8601(from_unixtime(start)) AS s, to_iso8601(from_unixtime(\"end\")) FROM t",
 		`SELECT strftime(CAST(make_timestamp(CAST(round((start) * 1000000) AS BIGINT)) AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%gZ') AS s, strftime(CAST(make_timestamp(CAST(round(("end") * 1000000) AS BIGINT)) AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%gZ') FROM t`)
-	f("SELECT * FROM t WHERE isIpv4InSubnet(srcAddr, '192.0.2.0/24')", `SELECT * FROM t WHERE (src_ip4 BETWEEN 3221225984 AND 3221226239)`)
+	f("SELECT * FROM t WHERE isIpv4InSubnet(srcAddr, '192.0.2.0/24')", `SELECT * FROM t WHERE coalesce(src_ip4 BETWEEN 3221225984 AND 3221226239, FALSE)`)
 	f("SELECT * FROM t x WHERE isIpInSubnet(x.dstaddr, '2001:db8::/32')",
-		`SELECT * FROM t x WHERE (x.dst_ip6 BETWEEN '\x20\x01\x0D\xB8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'::BLOB AND '\x20\x01\x0D\xB8\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF'::BLOB)`)
+		`SELECT * FROM t x WHERE coalesce(x.dst_ip6 BETWEEN '\x20\x01\x0D\xB8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'::BLOB AND '\x20\x01\x0D\xB8\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF'::BLOB, FALSE)`)
 	f("SELECT * FROM t WHERE isIpv6InSubnet(srcaddr, '10.0.0.0/8')", `SELECT * FROM t WHERE FALSE`)
 	f("SELECT * FROM t WHERE isIpInSubnet(pkt_srcaddr, '10.0.0.0/8')", `SELECT * FROM t WHERE isIpInSubnet(pkt_srcaddr, '10.0.0.0/8')`)
+	f("SELECT * FROM vpc_flow_logs WHERE day >= '2021/02/01' AND day < '2021/02/28' ORDER BY day ASC LIMIT 100",
+		`SELECT * FROM vpc_flow_logs WHERE "date" >= DATE '2021-02-01' AND "date" < DATE '2021-02-28' ORDER BY strftime("date", '%Y/%m/%d') ASC LIMIT 100`)
+	f("SELECT day_of_week(date) AS day, date FROM t WHERE date > current_date - interval '7' day ORDER BY day",
+		"SELECT isodow(date) AS day, date FROM t WHERE date > current_date - interval '7' day ORDER BY day")
 	f("SELECT -- comment\n1 /* c */ FROM t", "SELECT 1 FROM t")
 }
 

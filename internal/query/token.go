@@ -13,15 +13,15 @@ import (
 type Kind uint8
 
 const (
-	KindEOF     Kind = iota
-	KindIdent        // bare word: keyword or identifier
-	KindQuoted       // "quoted" identifier (Text holds the unquoted name)
-	KindBacktick     // `backquoted` identifier (Text holds the unquoted name)
-	KindString       // 'string' (Text holds the value, '' unescaped)
-	KindNumber       // 12, 1.5, 1e3, 0x1f
-	KindOp           // operators and punctuation: ( ) , ; . + - * / % = <> != <= >= || :: etc.
-	KindParam        // ? or $1
-	KindRegex        // /regex/ (Insights only)
+	KindEOF      Kind = iota
+	KindIdent         // bare word: keyword or identifier
+	KindQuoted        // "quoted" identifier (Text holds the unquoted name)
+	KindBacktick      // `backquoted` identifier (Text holds the unquoted name)
+	KindString        // 'string' (Text holds the value, '' unescaped)
+	KindNumber        // 12, 1.5, 1e3, 0x1f
+	KindOp            // operators and punctuation: ( ) , ; . + - * / % = <> != <= >= || :: etc.
+	KindParam         // ? or $1
+	KindRegex         // /regex/ (Insights only)
 )
 
 func (k Kind) String() string {
