@@ -128,3 +128,41 @@ func BenchmarkGunzip(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDecodeGzipParallel decodes many gzip objects at once, one per
+// goroutine, as ingestion does: throughput scales with the cores.
+func BenchmarkDecodeGzipParallel(b *testing.B) {
+	comp := gzipBytes(syntheticText(DefaultLayout, 4<<20))
+	b.SetBytes(4 << 20)
+	b.ReportAllocs()
+	emit := func(*Batch) error { return nil }
+	b.RunParallel(func(pb *testing.PB) {
+		rd := bytes.NewReader(comp)
+		for pb.Next() {
+			rd.Reset(comp)
+			if _, err := Decode(context.Background(), rd, DecodeOptions{Object: "bench"}, emit, nil); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// benchmarkEncoded decodes the default-format synthetic records encoded as
+// the named delivery format. SetBytes counts the record text, so MB/s
+// compare with the text benchmarks.
+func benchmarkEncoded(b *testing.B, name string) {
+	text := syntheticText(DefaultLayout, 4<<20)
+	recs, _, _, err := decodeAll(b, text, DecodeOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := encodingByName(name)(b, DefaultLayout, recs)
+	b.ResetTimer()
+	benchmarkDecode(b, data, DecodeOptions{Object: "bench", Layout: DefaultLayout})
+	b.SetBytes(int64(len(text)))
+}
+
+func BenchmarkDecodeCloudWatchExport(b *testing.B) { benchmarkEncoded(b, "cloudwatch-export") }
+func BenchmarkDecodeFirehose(b *testing.B)         { benchmarkEncoded(b, "firehose") }
+func BenchmarkDecodeParquet(b *testing.B)          { benchmarkEncoded(b, "parquet") }

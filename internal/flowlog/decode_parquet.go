@@ -21,7 +21,14 @@ const maxParquetBytes = 4 << 30
 // "-" is NULL as in text. Each row is checked by the rules of a text line, so
 // the two deliveries accept exactly the same records. Line numbers are row
 // numbers.
-func (d *decoder) decodeParquet(ctx context.Context, r io.Reader) error {
+func (d *decoder) decodeParquet(ctx context.Context, r io.Reader) (err error) {
+	// parquet-go panics on some corrupt files; an object from outside must
+	// not take the process down, so a panic becomes this object's error.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("cannot decode parquet object %s: corrupt file: %v", d.opts.Object, p)
+		}
+	}()
 	data, err := io.ReadAll(io.LimitReader(r, maxParquetBytes+1))
 	if err != nil {
 		return fmt.Errorf("cannot read %s: %w", d.opts.Object, err)
