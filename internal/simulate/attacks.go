@@ -430,7 +430,7 @@ func (p *plan) vulnScan(r *rand.Rand, at, span int64) {
 		}
 	}
 	p.record(Attack{Class: ClassBenignVulnScanner, Benign: true, MITRE: []string{}, Actors: eniAddrs(src),
-		Targets: eniAddrs(tg...), Ports: []int{},
+		Targets: eniAddrs(tg...), Ports: intPorts(sensitivePorts),
 		Description: "scheduled internal vulnerability scan of the application and database hosts"}, cs, nil)
 }
 
@@ -446,4 +446,12 @@ func uuid(r *rand.Rand) string {
 		}
 	}
 	return string(b)
+}
+
+func intPorts(ps []int32) []int {
+	out := make([]int, len(ps))
+	for i, p := range ps {
+		out[i] = int(p)
+	}
+	return out
 }

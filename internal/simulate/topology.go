@@ -254,7 +254,7 @@ func buildTopology(cfg *Config, r *rand.Rand, ips *ipPool) *Topology {
 		tcp(22, "ssh from bastion", nil, bastionSG), tcp(9100, "node exporter", []string{"10.1.0.0/24"})}
 	appSG.Ingress = []*SGRule{tcp(8080, "from web", nil, webSG), tcp(22, "ssh inside the vpc", []string{"10.0.0.0/16"}),
 		tcp(9100, "node exporter", []string{"10.1.0.0/24"}), {Proto: "-1", Groups: []*SecurityGroup{scanSG}, Desc: "vulnerability scanner"}}
-	dbSG.Ingress = []*SGRule{tcp(5432, "from app", nil, appSG), tcp(5432, "analytics over peering", []string{"10.1.1.0/24"}),
+	dbSG.Ingress = []*SGRule{tcp(5432, "from app", nil, appSG), tcp(5432, "replication", nil, dbSG), tcp(5432, "analytics over peering", []string{"10.1.1.0/24"}),
 		tcp(22, "ssh from bastion", nil, bastionSG), tcp(9100, "node exporter", []string{"10.1.0.0/24"}),
 		{Proto: "-1", Groups: []*SecurityGroup{scanSG}, Desc: "vulnerability scanner"}}
 	bastionSG.Ingress = []*SGRule{tcp(22, "ssh", any4), tcp(9100, "node exporter", []string{"10.1.0.0/24"})}
