@@ -395,8 +395,7 @@ type queryRequest struct {
 
 type queryResponse struct {
 	*Result
-	SQL       string `json:"sql"`
-	ElapsedMS int64  `json:"elapsed_ms"`
+	ElapsedMS int64 `json:"elapsed_ms"`
 }
 
 func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
@@ -435,25 +434,20 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	if req.MaxRows > 0 && req.MaxRows < maxRows {
 		maxRows = req.MaxRows
 	}
-	sql, err := s.deps.Query.Translate(req.Query, insights)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	res, elapsed, err := s.runQuery(r.Context(), from, to, sql, maxRows)
+	res, elapsed, err := s.runQuery(r.Context(), from, to, req.Query, insights, maxRows)
 	if err != nil {
 		code := http.StatusBadRequest
-		if errors.Is(err, context.DeadlineExceeded) {
+		if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timed out") {
 			code = http.StatusGatewayTimeout
 		}
-		writeJSON(w, code, map[string]any{"error": err.Error(), "sql": sql})
+		writeError(w, code, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, queryResponse{Result: res, SQL: sql, ElapsedMS: elapsed.Milliseconds()})
+	writeJSON(w, http.StatusOK, queryResponse{Result: res, ElapsedMS: elapsed.Milliseconds()})
 }
 
-// runQuery runs translated SQL under the query deadline and row cap.
-func (s *Server) runQuery(ctx context.Context, from, to time.Time, sql string, maxRows int) (*Result, time.Duration, error) {
+// runQuery runs a user query under the query deadline and row cap.
+func (s *Server) runQuery(ctx context.Context, from, to time.Time, text string, insights bool, maxRows int) (*Result, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
 	defer cancel()
 	start := time.Now()
@@ -462,7 +456,7 @@ func (s *Server) runQuery(ctx context.Context, from, to time.Time, sql string, m
 		return nil, 0, err
 	}
 	defer rd.Close()
-	res, err := s.deps.Query.Run(ctx, rd, sql, maxRows)
+	res, err := s.deps.Query.Run(ctx, rd, text, insights, maxRows)
 	elapsed := time.Since(start)
 	s.metrics.observeQuery(elapsed)
 	if err != nil {
@@ -595,7 +589,7 @@ func (s *Server) handleFinding(w http.ResponseWriter, r *http.Request) {
 	}
 	out := map[string]any{"finding": f}
 	if f.SQL != "" {
-		res, elapsed, err := s.runQuery(r.Context(), time.Time{}, time.Time{}, f.SQL, 500)
+		res, elapsed, err := s.runQuery(r.Context(), time.Time{}, time.Time{}, f.SQL, false, 500)
 		if err != nil {
 			out["evidence_error"] = err.Error()
 		} else {

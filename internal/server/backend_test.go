@@ -99,22 +99,19 @@ func (r memReader) Query(ctx context.Context, q string, args ...any) (store.Rows
 }
 func (r memReader) Close() error { return nil }
 
-// QueryEngine: SQL passes through; Insights is not understood here.
-func (b *memBackend) Translate(text string, insights bool) (string, error) {
+// QueryEngine: SQL runs as written; Insights is not understood here.
+func (b *memBackend) Run(ctx context.Context, q store.Querier, text string, insights bool, maxRows int) (*server.Result, error) {
 	if insights {
-		return "", fmt.Errorf("cannot translate insights query in the test backend")
+		return nil, fmt.Errorf("cannot translate insights query in the test backend")
 	}
-	return strings.TrimSuffix(strings.TrimSpace(text), ";"), nil
-}
-
-func (b *memBackend) Run(ctx context.Context, q store.Querier, sqlText string, maxRows int) (*server.Result, error) {
+	sqlText := strings.TrimSuffix(strings.TrimSpace(text), ";")
 	rows, err := q.Query(ctx, sqlText)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
-	res := &server.Result{Columns: cols, Rows: [][]any{}}
+	res := &server.Result{Columns: cols, Rows: [][]any{}, SQL: sqlText}
 	for rows.Next() {
 		if len(res.Rows) == maxRows {
 			res.Truncated = true

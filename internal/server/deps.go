@@ -53,13 +53,14 @@ type Result struct {
 	Columns   []string `json:"columns"`
 	Rows      [][]any  `json:"rows"`
 	Truncated bool     `json:"truncated"`
+	SQL       string   `json:"sql,omitempty"` // what ran, after translation
 }
 
-// QueryEngine turns user queries (SQL as people write it for Athena, or
-// CloudWatch Logs Insights) into the store's SQL and runs them under limits.
+// QueryEngine runs user queries (SQL as people write it for Athena, or
+// CloudWatch Logs Insights) on a reader: it validates and translates them
+// into the store's SQL and applies the deadline of ctx and a row cap.
 type QueryEngine interface {
-	Translate(text string, insights bool) (string, error)
-	Run(ctx context.Context, q store.Querier, sql string, maxRows int) (*Result, error)
+	Run(ctx context.Context, q store.Querier, text string, insights bool, maxRows int) (*Result, error)
 }
 
 // Findings keeps the findings of past hunts and their analyst status.

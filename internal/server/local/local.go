@@ -1,0 +1,356 @@
+// Package local wires the server to flowhunt's own parts: the embedded
+// DuckDB store, the query engine, the detectors and the AWS context. It is
+// what `flowhunt serve` runs and what the end-to-end tests start.
+package local
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/flowhunt/flowhunt/internal/audit"
+	"github.com/flowhunt/flowhunt/internal/detect"
+	"github.com/flowhunt/flowhunt/internal/enrich"
+	"github.com/flowhunt/flowhunt/internal/flowlog"
+	"github.com/flowhunt/flowhunt/internal/query"
+	"github.com/flowhunt/flowhunt/internal/server"
+	"github.com/flowhunt/flowhunt/internal/source"
+	"github.com/flowhunt/flowhunt/internal/store"
+	"github.com/flowhunt/flowhunt/internal/store/duckdb"
+)
+
+// Config says what to wire.
+type Config struct {
+	Store      duckdb.Config
+	Layout     flowlog.Layout // of Firehose records (no header); default DefaultLayout
+	Hunt       *detect.Config // detector configuration; defaults when nil
+	Inventory  *enrich.Inventory
+	Watch      []string      // sources polled for new objects (s3://…, directories)
+	WatchSince time.Duration // only objects whose keys fall in the last WatchSince; 0: all
+	Source     source.Config // how to reach the watched sources
+}
+
+// Backend implements the server's dependencies on the local store.
+type Backend struct {
+	cfg   Config
+	store *duckdb.Store
+
+	group groupIngest
+
+	mu       sync.Mutex
+	findings map[string]server.Finding
+	status   map[string]string
+}
+
+// Open opens the store and returns the backend.
+func Open(ctx context.Context, cfg Config) (*Backend, error) {
+	st, err := duckdb.Open(ctx, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Layout.Fields) == 0 {
+		cfg.Layout = flowlog.DefaultLayout
+	}
+	if cfg.Hunt == nil {
+		cfg.Hunt = &detect.Config{}
+	}
+	b := &Backend{cfg: cfg, store: st, findings: map[string]server.Finding{}, status: map[string]string{}}
+	b.group.b = b
+	return b, nil
+}
+
+// Close closes the store.
+func (b *Backend) Close() error { return b.store.Close() }
+
+// Store returns the underlying store.
+func (b *Backend) Store() *duckdb.Store { return b.store }
+
+// Deps returns the server's dependencies; features without their input
+// (inventory, watched sources) are left out.
+func (b *Backend) Deps() server.Deps {
+	d := server.Deps{Store: b, Query: b, Ingester: b, Findings: b, Hunter: b}
+	if b.cfg.Inventory != nil {
+		d.Auditor = b
+		d.Inventory = b
+	}
+	if len(b.cfg.Watch) > 0 {
+		d.Watcher = b
+	}
+	return d
+}
+
+// Reader opens a sandboxed reader with the query engine's macros.
+func (b *Backend) Reader(ctx context.Context, from, to time.Time) (server.Reader, error) {
+	return b.store.Reader(ctx, duckdb.ReaderOptions{From: from, To: to, Setup: query.DuckDBSetup()})
+}
+
+// Run runs a user query through internal/query.
+func (b *Backend) Run(ctx context.Context, q store.Querier, text string, insights bool, maxRows int) (*server.Result, error) {
+	lim := query.Limits{MaxRows: maxRows}
+	if dl, ok := ctx.Deadline(); ok {
+		lim.Timeout = time.Until(dl)
+	}
+	var res *query.Result
+	var err error
+	if insights {
+		res, err = query.RunInsights(ctx, q, text, lim)
+	} else {
+		res, err = query.Run(ctx, q, text, lim)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &server.Result{Columns: res.Columns, Rows: res.Rows, Truncated: res.Truncated, SQL: res.SQL}, nil
+}
+
+// Hunt runs the detectors and keeps their findings, with the analyst
+// status already set on them.
+func (b *Backend) Hunt(ctx context.Context, q store.Querier) ([]server.Finding, error) {
+	cfg := *b.cfg.Hunt
+	fs, err := detect.Hunt(ctx, q, cfg)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]server.Finding, 0, len(fs))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, f := range fs {
+		if f.Suppressed != "" {
+			continue
+		}
+		sf := convertFinding(f)
+		if st, ok := b.status[sf.ID]; ok {
+			sf.Status = st
+		}
+		b.findings[sf.ID] = sf
+		out = append(out, sf)
+	}
+	return out, nil
+}
+
+func convertFinding(f detect.Finding) server.Finding {
+	st := string(f.Status)
+	if st == "" {
+		st = "open"
+	}
+	return server.Finding{
+		ID: f.ID, Detector: f.Detector, Title: f.Title, Severity: f.Severity.String(), Score: f.Score,
+		MITRE: f.MITRE, Entity: server.Entity{Kind: f.Entity.Kind, Value: f.Entity.Value},
+		Counterparts: f.Counterparts, Ports: f.Ports, FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
+		Evidence: f.Evidence, SQL: f.SQL, Links: f.Links, Status: st,
+	}
+}
+
+// List returns the findings of the hunts run so far, best first.
+func (b *Backend) List(ctx context.Context) ([]server.Finding, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]server.Finding, 0, len(b.findings))
+	for _, f := range b.findings {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// SetStatus records an analyst's status; later hunts keep it.
+func (b *Backend) SetStatus(ctx context.Context, id, status string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f, ok := b.findings[id]
+	if !ok {
+		return fmt.Errorf("cannot find finding %q", id)
+	}
+	f.Status = status
+	b.findings[id] = f
+	b.status[id] = status
+	return nil
+}
+
+// Audit audits security groups and NACLs against the reader's flows.
+func (b *Backend) Audit(ctx context.Context, q store.Querier) (any, error) {
+	return audit.Run(ctx, q, b.cfg.Inventory, audit.Config{})
+}
+
+// Lookup gives the inventory context of an ENI or an address.
+func (b *Backend) Lookup(kind, value string) (any, bool) {
+	var c enrich.Context
+	var ok bool
+	switch kind {
+	case "eni":
+		c, ok = b.cfg.Inventory.Lookup(value, netip.Addr{})
+	case "ip":
+		a, err := netip.ParseAddr(value)
+		if err != nil {
+			return nil, false
+		}
+		c, ok = b.cfg.Inventory.Lookup("", a)
+	}
+	if !ok {
+		return nil, false
+	}
+	return map[string]any{"eni": c.ENI, "instance_id": c.InstanceID, "name": c.Name, "subnet_id": c.SubnetID,
+		"vpc_id": c.VPCID, "role": c.Role, "security_groups": c.Groups}, true
+}
+
+// Poll ingests the objects of the watched sources not stored yet.
+func (b *Backend) Poll(ctx context.Context) (int, error) {
+	cfg := b.cfg.Source
+	if b.cfg.WatchSince > 0 {
+		cfg.Range.From = time.Now().Add(-b.cfg.WatchSince)
+	}
+	var srcs []source.Source
+	for _, uri := range b.cfg.Watch {
+		src, err := source.Open(ctx, uri, cfg)
+		if err != nil {
+			return 0, err
+		}
+		srcs = append(srcs, src)
+	}
+	sum, err := b.store.Ingest(ctx, srcs, duckdb.IngestOptions{})
+	return sum.Ingested, err
+}
+
+// IngestObject stores one Firehose object. Concurrent requests are
+// committed together (group commit): one store ingest, one manifest
+// commit, each object still all-or-nothing under its own key.
+func (b *Backend) IngestObject(ctx context.Context, obj server.Object) (server.IngestResult, error) {
+	return b.group.add(ctx, obj)
+}
+
+type pendingObject struct {
+	obj  server.Object
+	res  server.IngestResult
+	err  error
+	done chan struct{}
+}
+
+type groupIngest struct {
+	b       *Backend
+	mu      sync.Mutex // guards pending
+	pending []*pendingObject
+	run     sync.Mutex // one store ingest at a time
+}
+
+func (g *groupIngest) add(ctx context.Context, obj server.Object) (server.IngestResult, error) {
+	p := &pendingObject{obj: obj, done: make(chan struct{})}
+	g.mu.Lock()
+	g.pending = append(g.pending, p)
+	g.mu.Unlock()
+	g.run.Lock()
+	select {
+	case <-p.done: // a previous leader stored it
+		g.run.Unlock()
+		return p.res, p.err
+	default:
+	}
+	g.mu.Lock()
+	batch := g.pending
+	g.pending = nil
+	g.mu.Unlock()
+	g.commit(ctx, batch)
+	g.run.Unlock()
+	return p.res, p.err
+}
+
+func (g *groupIngest) commit(ctx context.Context, batch []*pendingObject) {
+	defer func() {
+		for _, p := range batch {
+			close(p.done)
+		}
+	}()
+	m, err := g.b.store.Manifest()
+	if err != nil {
+		for _, p := range batch {
+			p.err = err
+		}
+		return
+	}
+	src := &memSource{objs: map[string][]byte{}}
+	first := map[string]*pendingObject{}
+	var fresh []*pendingObject
+	for _, p := range batch {
+		if _, ok := m.Objects[p.obj.Key]; ok {
+			p.res.Duplicate = true
+			continue
+		}
+		if q := first[p.obj.Key]; q != nil { // a retry racing its first try
+			p.res.Duplicate = true
+			continue
+		}
+		first[p.obj.Key] = p
+		src.objs[p.obj.Key] = p.obj.Body
+		src.keys = append(src.keys, p.obj.Key)
+		fresh = append(fresh, p)
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	sum, err := g.b.store.Ingest(ctx, []source.Source{src}, duckdb.IngestOptions{Format: flowlog.FormatText, Layout: g.b.cfg.Layout})
+	failed := map[string]string{}
+	for _, f := range sum.Failed {
+		failed[f.Object] = f.Error
+	}
+	for _, f := range sum.Damaged {
+		failed[f.Object] = f.Error
+	}
+	var lines int64
+	for _, p := range fresh {
+		if msg, ok := failed[p.obj.Key]; ok {
+			p.err = errors.New(msg)
+			continue
+		}
+		if err != nil && !errors.Is(err, duckdb.ErrObjectsFailed) {
+			p.err = err
+			continue
+		}
+		n := int64(bytes.Count(p.obj.Body, []byte{'\n'}))
+		p.res.Records = n
+		lines += n
+	}
+	// The store reports rejects per run; they are charged to the first
+	// stored object so that the totals stay exact.
+	for _, p := range fresh {
+		if p.err == nil {
+			p.res.Rejects = sum.Rejects
+			p.res.Records -= sum.Rejects
+			break
+		}
+	}
+}
+
+// memSource is a source of in-memory objects (Firehose requests). Their
+// version is their size alone, so a retry of a request is "unchanged".
+type memSource struct {
+	keys []string
+	objs map[string][]byte
+}
+
+func (m *memSource) List(ctx context.Context) ([]source.Object, error) {
+	out := make([]source.Object, 0, len(m.keys))
+	for _, k := range m.keys {
+		out = append(out, source.Object{Key: k, Size: int64(len(m.objs[k])), ModTime: time.Unix(0, 0)})
+	}
+	return out, nil
+}
+
+func (m *memSource) Open(ctx context.Context, o source.Object) (io.ReadCloser, error) {
+	b, ok := m.objs[o.Key]
+	if !ok {
+		return nil, fmt.Errorf("cannot open object %s: not in this request", o.Key)
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+func (m *memSource) String() string { return "firehose" }
