@@ -37,7 +37,7 @@ func (e *RefusedError) Unwrap() error { return ErrRefused }
 
 func refuse(src string, pos int, format string, args ...any) error {
 	pe := errAt("SQL", src, pos, format, args...)
-	pe.Msg = "refused: " + pe.Msg
+	pe.Verb = "run"
 	return &RefusedError{pe}
 }
 

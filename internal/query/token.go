@@ -85,13 +85,18 @@ type PosError struct {
 	Msg    string // what is wrong
 	Near   string // the query text around Pos
 	Inside string // "SQL" or "Insights"
+	Verb   string // "parse" (default) or "run" for sandbox refusals
 }
 
 func (e *PosError) Error() string {
-	if e.Near == "" {
-		return fmt.Sprintf("cannot parse %s query: %s at line %d column %d", e.Inside, e.Msg, e.Line, e.Col)
+	verb := e.Verb
+	if verb == "" {
+		verb = "parse"
 	}
-	return fmt.Sprintf("cannot parse %s query: %s at line %d column %d, near %q", e.Inside, e.Msg, e.Line, e.Col, e.Near)
+	if e.Near == "" {
+		return fmt.Sprintf("cannot %s %s query: %s at line %d column %d", verb, e.Inside, e.Msg, e.Line, e.Col)
+	}
+	return fmt.Sprintf("cannot %s %s query: %s at line %d column %d, near %q", verb, e.Inside, e.Msg, e.Line, e.Col, e.Near)
 }
 
 // errAt builds a PosError for position pos of src.
