@@ -189,8 +189,14 @@ func newFlowSegment(dir, rel string, mask uint64, date, batch string) (*flowSegm
 		return nil, fmt.Errorf("cannot create segment %s: %w", rel, err)
 	}
 	schema, names := flowSchema(mask)
-	w := parquet.NewWriter(f, schema, parquet.Compression(segmentCodec), parquet.CreatedBy("flowhunt", "1", ""),
-		parquet.PageBufferSize(1<<20), parquet.WriteBufferSize(1<<20))
+	// Page bounds (the column index) cost a min/max per page; DuckDB prunes
+	// with row group statistics, which are still written.
+	opts := []parquet.WriterOption{schema, parquet.Compression(segmentCodec), parquet.CreatedBy("flowhunt", "1", ""),
+		parquet.PageBufferSize(1 << 20), parquet.WriteBufferSize(1 << 20)}
+	for _, n := range names {
+		opts = append(opts, parquet.SkipPageBounds(n))
+	}
+	w := parquet.NewWriter(f, opts...)
 	s := &flowSegment{
 		seg:    Segment{Path: rel, Kind: KindFlows, Date: date, Columns: names, Batch: batch},
 		path:   path,

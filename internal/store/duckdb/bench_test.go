@@ -1,0 +1,125 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/flowhunt/flowhunt/internal/simulate"
+	"github.com/flowhunt/flowhunt/internal/source"
+)
+
+// TestIngestThroughput compares, on the same gzip S3-layout objects, the
+// ingest against DuckDB's read_csv into a table and against the
+// decompression floor. It runs only with FLOWHUNT_BENCH_RECORDS set
+// (1000000, 10000000); FLOWHUNT_BENCH_DIR reuses objects made before by
+// `flowhunt generate`.
+func TestIngestThroughput(t *testing.T) {
+	want, _ := strconv.ParseInt(os.Getenv("FLOWHUNT_BENCH_RECORDS"), 10, 64)
+	if want <= 0 {
+		t.Skip("set FLOWHUNT_BENCH_RECORDS=10000000 to run the ingest benchmark")
+	}
+	ctx := context.Background()
+	dir := os.Getenv("FLOWHUNT_BENCH_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+		// The simulator makes about 412 k records per day at scale 1.
+		scale := float64(want) / 825e3
+		t0 := time.Now()
+		sum, err := simulate.Generate(ctx, simulate.Config{Seed: 1, Duration: 48 * time.Hour, Scale: scale, NoFormats: true}, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("generated %d records in %d objects (%.0f MB gzip) in %s", sum.Records, sum.Objects, float64(sum.GzipBytes)/1e6, time.Since(t0).Round(time.Millisecond))
+	}
+	s3dir := filepath.Join(dir, "s3")
+	src, err := source.Open(ctx, s3dir, source.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := src.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Decompression floor: every object decompressed in parallel, output discarded.
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	ch := make(chan string)
+	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			zr := new(gzip.Reader)
+			for p := range ch {
+				f, err := os.Open(p)
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				if err := zr.Reset(f); err == nil {
+					io.Copy(io.Discard, zr)
+				}
+				f.Close()
+			}
+		}()
+	}
+	for _, o := range objs {
+		ch <- o.Key
+	}
+	close(ch)
+	wg.Wait()
+	floor := time.Since(t0)
+
+	s := openStore(t, t.TempDir())
+	t0 = time.Now()
+	sum, err := s.Ingest(ctx, []source.Source{src}, IngestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingest := time.Since(t0)
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	peak := ru.Maxrss // KiB, the ingest's peak (read_csv runs after)
+
+	if os.Getenv("FLOWHUNT_BENCH_NO_CSV") != "" {
+		t.Logf("flowhunt ingest: %.2fs %.2f M records/s, floor %.2fs, peak RSS %d MiB", ingest.Seconds(), float64(sum.Records)/ingest.Seconds()/1e6, floor.Seconds(), peak/1024)
+		return
+	}
+	var files []string
+	for _, o := range objs {
+		files = append(files, quoteString(o.Key))
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t0 = time.Now()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE t AS SELECT * FROM read_csv(["+strings.Join(files, ",")+"], delim=' ', header=true, nullstr='-')"); err != nil {
+		t.Fatal(err)
+	}
+	readCSV := time.Since(t0)
+	var csvRows int64
+	db.QueryRowContext(ctx, "SELECT count(*) FROM t").Scan(&csvRows)
+	if csvRows != sum.Records {
+		t.Errorf("read_csv stored %d rows, flowhunt %d", csvRows, sum.Records)
+	}
+	rate := func(d time.Duration) float64 { return float64(sum.Records) / d.Seconds() / 1e6 }
+	t.Logf("objects %d, records %d, cores %d", len(objs), sum.Records, runtime.GOMAXPROCS(0))
+	t.Logf("decompression floor: %6.2fs  %5.2f M records/s", floor.Seconds(), rate(floor))
+	t.Logf("flowhunt ingest:     %6.2fs  %5.2f M records/s  peak RSS %d MiB", ingest.Seconds(), rate(ingest), peak/1024)
+	t.Logf("duckdb read_csv:     %6.2fs  %5.2f M records/s", readCSV.Seconds(), rate(readCSV))
+	t.Logf("ingest vs read_csv: %.2fx   ingest reaches %.0f%% of the decompression floor", readCSV.Seconds()/ingest.Seconds(), 100*floor.Seconds()/ingest.Seconds())
+}
