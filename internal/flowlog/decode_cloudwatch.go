@@ -63,7 +63,8 @@ func (d *decoder) envelopes(ctx context.Context, data []byte, format Format) err
 			return fmt.Errorf("cannot decode %s: subscription payload: %w", d.opts.Object, err)
 		}
 	}
-	var msg []byte // reused unescaped message
+	msg := d.msgBuf[:0] // unescaped message, reused
+	defer func() { d.msgBuf = msg[:0] }()
 	pos := 0
 	for pos < len(data) {
 		if err := ctx.Err(); err != nil {
@@ -97,40 +98,48 @@ func (d *decoder) envelopes(ctx context.Context, data []byte, format Format) err
 			}
 			continue
 		}
-		// One or more JSON values, newline-separated or concatenated.
-		dec := json.NewDecoder(bytes.NewReader(data[pos:]))
-		for {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				if err == io.EOF {
-					pos = len(data)
-					break
-				}
-				// Quarantine the rest of the line and resynchronise after it.
-				at := pos + int(dec.InputOffset())
-				end := bytes.IndexByte(data[at:], '\n')
-				if end < 0 {
-					end = len(data) - at
-				}
-				lineStart := bytes.LastIndexByte(data[:at], '\n') + 1
-				d.stats.Lines++
-				if err := d.rejectLine(d.stats.Lines, data[lineStart:at+end], "invalid JSON: "+err.Error()); err != nil {
+		// A JSON value; values may be newline-separated or concatenated.
+		if m, hasMsg, control, n, ok := flatEvent(data[pos:], msg); ok {
+			// The common shapes, scanned without allocating.
+			msg = m
+			raw := data[pos : pos+n]
+			pos += n
+			if control {
+				continue
+			}
+			d.stats.Lines++
+			if !hasMsg {
+				if err := d.rejectLine(d.stats.Lines, raw, `JSON event has no "message"`); err != nil {
 					return err
 				}
-				pos = at + end
-				break
+				continue
 			}
-			var err error
-			if msg, err = d.jsonValue(raw, msg); err != nil {
+			if err := d.message(msg); err != nil {
 				return err
 			}
-			next := pos + int(dec.InputOffset())
-			// Stop the JSON decoder at a line that is not JSON.
-			rest := bytes.TrimLeft(data[next:], " \t\r\n")
-			if len(rest) == 0 || (rest[0] != '{' && rest[0] != '[') {
-				pos = next
-				break
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(data[pos:]))
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			// Quarantine the rest of the line and resynchronise after it.
+			at := pos + int(dec.InputOffset())
+			end := bytes.IndexByte(data[at:], '\n')
+			if end < 0 {
+				end = len(data) - at
 			}
+			lineStart := bytes.LastIndexByte(data[:at], '\n') + 1
+			d.stats.Lines++
+			if err := d.rejectLine(d.stats.Lines, data[lineStart:at+end], "invalid JSON: "+err.Error()); err != nil {
+				return err
+			}
+			pos = at + end
+			continue
+		}
+		pos += int(dec.InputOffset())
+		var err error
+		if msg, err = d.jsonValue(raw, msg); err != nil {
+			return err
 		}
 	}
 	return d.flush()
@@ -183,18 +192,20 @@ func (d *decoder) events(evs []event, raw []byte, msg []byte) ([]byte, error) {
 			continue
 		}
 		msg = append(msg[:0], s...)
-		msg = bytes.TrimRight(msg, "\r\n")
-		if bytes.IndexByte(msg, '\n') >= 0 {
-			if err := d.rejectLine(d.stats.Lines, msg, "message holds more than one line"); err != nil {
-				return msg, err
-			}
-			continue
-		}
-		if err := d.line(msg, d.stats.Lines); err != nil {
+		if err := d.message(msg); err != nil {
 			return msg, err
 		}
 	}
 	return msg, nil
+}
+
+// message decodes the text of one event, numbered d.stats.Lines.
+func (d *decoder) message(msg []byte) error {
+	msg = bytes.TrimRight(msg, "\r\n")
+	if bytes.IndexByte(msg, '\n') >= 0 {
+		return d.rejectLine(d.stats.Lines, msg, "message holds more than one line")
+	}
+	return d.line(msg, d.stats.Lines)
 }
 
 // stripEventPrefix removes what CloudWatch exports put before the record:

@@ -26,6 +26,7 @@ type decoder struct {
 	sniffBuf *bufio.Reader // decompressed bytes, to sniff the format
 	textBuf  []byte        // blocks of text being cut into lines
 	header   []byte        // last header line, whose layout is in force
+	msgBuf   []byte        // unescaped JSON message
 }
 
 // setLayout switches to layout l, emitting the records of the previous one.

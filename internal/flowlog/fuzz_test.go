@@ -2,6 +2,7 @@ package flowlog
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 )
 
@@ -90,3 +91,42 @@ func FuzzDecodeParquet(f *testing.F) {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// FuzzFlatEvent checks the allocation-free JSON scanner against
+// encoding/json: whatever it accepts, encoding/json reads the same way.
+func FuzzFlatEvent(f *testing.F) {
+	for _, s := range []string{
+		`{"message":"` + good + `"}`,
+		`{"timestamp":1418530010000,"message":"a\"b\\c\u00e9\ud83d\ude00\n","logStreamName":"eni-1-all"}`,
+		`{ "message" : "x" , "n": -1.5e3, "t": true, "f": false, "z": null }`,
+		`{"messageType":"CONTROL_MESSAGE","message":"x"}`,
+		`{"Message":"x"}`, `{"message":1}`, `{}`, `{"message":"\ud800"}`, `{"a":{"b":1},"message":"x"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		msg, hasMsg, control, n, ok := flatEvent(b, nil)
+		if !ok {
+			return
+		}
+		var ev event
+		if err := json.Unmarshal(b[:n], &ev); err != nil {
+			t.Fatalf("flatEvent accepted %q, encoding/json: %v", b[:n], err)
+		}
+		if control != (ev.MessageType == "CONTROL_MESSAGE") || hasMsg != (ev.Message != nil) {
+			t.Fatalf("%q: control %v hasMsg %v, encoding/json %+v", b[:n], control, hasMsg, ev)
+		}
+		if hasMsg {
+			var s string
+			if err := json.Unmarshal(*ev.Message, &s); err != nil {
+				if !control {
+					t.Fatalf("%q: message %q, encoding/json: %v", b[:n], msg, err)
+				}
+				return
+			}
+			if s != string(msg) {
+				t.Fatalf("%q: message %q, encoding/json %q", b[:n], msg, s)
+			}
+		}
+	})
+}
