@@ -96,7 +96,8 @@ func (e *Evaluator) Evaluate(c Conn) Verdict {
 			}
 		}
 	}
-	v.SGAllowed = len(v.SGRules) > 0
+	// An interface without groups (a NAT gateway's) is not filtered by any.
+	v.SGAllowed = len(v.SGRules) > 0 || len(eni.Groups) == 0
 
 	// Network ACL: only on traffic that crosses the subnet boundary.
 	v.NACL = e.inv.NACLForSubnet(eni.SubnetID)
