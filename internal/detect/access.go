@@ -70,7 +70,7 @@ func init() {
 
 // pairInfo is the history of a (source, destination, port) pair.
 type pairInfo struct {
-	first       time.Time
+	first, last time.Time
 	activeHours int64
 }
 
@@ -88,11 +88,11 @@ func pairHistory(ctx context.Context, env *Env, detector string, srcs []string) 
 			args = append(args, s)
 			ph[i] = "?"
 		}
-		sql := `SELECT srcaddr, dstaddr, dstport, min(start), count(DISTINCT CAST(floor(start / 3600) AS BIGINT))
+		sql := `SELECT srcaddr, dstaddr, dstport, min(start), count(DISTINCT CAST(floor(start / 3600) AS BIGINT)), max(start)
 FROM vpc_flow_logs WHERE ` + inWindow + ` AND ` + okData + ` AND ` + initiated + ` AND srcaddr IN (` + strings.Join(ph, ", ") + `)
 GROUP BY srcaddr, dstaddr, dstport`
 		err := query(ctx, env.Q, detector, sql, args, func(r row) error {
-			out[[3]string{r.Str(0), r.Str(1), r.Str(2)}] = pairInfo{ts(r.Int(3)), r.Int(4)}
+			out[[3]string{r.Str(0), r.Str(1), r.Str(2)}] = pairInfo{ts(r.Int(3)), ts(r.Int(5)), r.Int(4)}
 			return nil
 		})
 		if err != nil {
@@ -107,6 +107,9 @@ GROUP BY srcaddr, dstaddr, dstport`
 func (e *Env) usualPair(pi pairInfo) bool {
 	if !e.novel(pi.first, e.learnPeriod()) {
 		return true
+	}
+	if pi.last.Sub(pi.first) >= 20*time.Hour {
+		return true // seen on different days: a standing relationship or a scheduled job
 	}
 	hours := e.To.Sub(e.DataFrom).Hours()
 	return float64(pi.activeHours) >= math.Max(6, hours/4)
@@ -128,6 +131,9 @@ GROUP BY srcaddr, dstaddr, dstport HAVING count(DISTINCT srcport) >= ?`
 		first, last := ts(r.Int(8)), ts(r.Int(9))
 		if avg > env.Float("max_avg_bytes") {
 			return nil
+		}
+		if rej := r.Int(7); float64(r.Int(4)-rej) < float64(env.Int("min_connections"))/2 {
+			return nil // nearly all refused: a probe of a closed port, not guessing at a live service
 		}
 		minutes := math.Max(last.Sub(first).Minutes(), 1)
 		rate := float64(conns) / minutes
@@ -250,9 +256,6 @@ GROUP BY srcaddr, dstaddr, dstport`
 		}
 		f.SQL = evidenceSQL(f.FirstSeen, f.LastSeen, eq("srcaddr", src), "("+strings.Join(conds, " OR ")+")")
 		out = append(out, f)
-	}
-	if err := markRecurring(ctx, env, "lateral_movement", out); err != nil {
-		return nil, err
 	}
 	return out, nil
 }

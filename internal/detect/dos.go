@@ -12,9 +12,10 @@ func init() {
 		desc:  "Floods against an internal host: in some minute, many flows or packets from many sources, mostly half-open SYNs or REJECTs (SYN flood) or a packet flood.",
 		mitre: []string{"T1498", "T1499", "T1499.001"},
 		params: []Param{
-			p("min_flows_per_minute", 300.0, "flows to one host in one minute"),
-			p("min_packets_per_minute", 200000.0, "packets to one host in one minute, whatever the flow count"),
-			p("min_sources", 20.0, "distinct sources in a flood minute (flows criterion)"),
+			p("min_flows_per_minute", 50.0, "half-open flows to one host in one minute (SYN flood)"),
+			p("min_sources", 30.0, "distinct sources in a SYN-flood minute"),
+			p("min_packets_per_minute", 200000.0, "packets to one host in one minute (packet flood)"),
+			p("max_packet_bytes", 300.0, "average packet size of a packet flood; bulk transfers use full packets"),
 		},
 		sev: High,
 		run: runDoSInbound,
@@ -24,8 +25,11 @@ func init() {
 		desc:  "An internal host floods an external target: many packets per minute to one host with little coming back (outbound DoS, bandwidth hijacking); unlike GuardDuty, also internal targets.",
 		mitre: []string{"T1498", "T1498.001", "T1496.002"},
 		params: []Param{
-			p("min_packets_per_minute", 100000.0, "packets from one host to one target in one minute"),
-			p("min_flows_per_minute", 500.0, "flows from one host to one target in one minute"),
+			p("min_packets_per_minute", 100000.0, "packets from one host to one target in one minute (volumetric)"),
+			p("max_packet_bytes", 300.0, "average packet size of a volumetric flood; bulk transfers use full packets"),
+			p("min_syn_per_minute", 50.0, "half-open flows from one host to one target in one minute (SYN flood)"),
+			p("min_udp_flows_per_minute", 4.0, "UDP flows per minute to a TCP service port (UDP-on-TCP-port flood)"),
+			p("min_minutes", 3.0, "flood minutes needed"),
 		},
 		sev: High,
 		run: runDoSOutbound,
@@ -39,13 +43,15 @@ type floodMinute struct {
 func runDoSInbound(ctx context.Context, env *Env) ([]Finding, error) {
 	from, to := env.window()
 	sql := `SELECT dstaddr, CAST(floor(start / 60) AS BIGINT) AS m, count(*), CAST(sum(packets) AS BIGINT), count(DISTINCT srcaddr),
-  sum(CASE WHEN action = 'REJECT' OR ` + synOnly + ` THEN 1 ELSE 0 END)
+  sum(CASE WHEN ` + halfOpen + ` THEN 1 ELSE 0 END)
 FROM vpc_flow_logs WHERE ` + inWindow + ` AND ` + okData + ` AND direction IN ('inbound', 'internal') AND (` + initiated + ` OR protocol NOT IN (6))
+  AND (flow_direction IS NULL OR flow_direction = 'ingress')
 GROUP BY dstaddr, CAST(floor(start / 60) AS BIGINT)
-HAVING (count(*) >= ? AND count(DISTINCT srcaddr) >= ?) OR sum(packets) >= ?`
+HAVING (sum(CASE WHEN ` + halfOpen + ` THEN 1 ELSE 0 END) >= ? AND count(DISTINCT srcaddr) >= ?)
+  OR (sum(packets) >= ? AND sum(bytes) <= ? * sum(packets))`
 	byDst := map[string][]floodMinute{}
 	var order []string
-	err := query(ctx, env.Q, "dos_inbound", sql, []any{from, to, env.Int("min_flows_per_minute"), env.Int("min_sources"), env.Int("min_packets_per_minute")}, func(r row) error {
+	err := query(ctx, env.Q, "dos_inbound", sql, []any{from, to, env.Int("min_flows_per_minute"), env.Int("min_sources"), env.Int("min_packets_per_minute"), env.Int("max_packet_bytes")}, func(r row) error {
 		d := r.Str(0)
 		if byDst[d] == nil {
 			order = append(order, d)
@@ -85,16 +91,18 @@ HAVING (count(*) >= ? AND count(DISTINCT srcaddr) >= ?) OR sum(packets) >= ?`
 func runDoSOutbound(ctx context.Context, env *Env) ([]Finding, error) {
 	from, to := env.window()
 	sql := `SELECT srcaddr, dstaddr, CAST(floor(start / 60) AS BIGINT) AS m, count(*), CAST(sum(packets) AS BIGINT), 1,
-  sum(CASE WHEN action = 'REJECT' OR ` + synOnly + ` OR protocol <> 6 THEN 1 ELSE 0 END), min(protocol), min(dstport)
+  sum(CASE WHEN ` + halfOpen + ` OR protocol <> 6 THEN 1 ELSE 0 END), min(protocol), min(dstport)
 FROM vpc_flow_logs WHERE ` + inWindow + ` AND ` + okData + ` AND direction IN ('outbound', 'internal')
   AND (flow_direction IS NULL OR flow_direction = 'egress') AND (` + initiated + ` OR protocol NOT IN (6))
 GROUP BY srcaddr, dstaddr, CAST(floor(start / 60) AS BIGINT)
-HAVING sum(packets) >= ? OR count(*) >= ?`
+HAVING (sum(packets) >= ? AND sum(bytes) <= ? * sum(packets))
+  OR sum(CASE WHEN ` + halfOpen + ` THEN 1 ELSE 0 END) >= ?
+  OR sum(CASE WHEN protocol = 17 AND dstport IN ` + portList(tcpServicePorts) + ` THEN 1 ELSE 0 END) >= ?`
 	type key struct{ src, dst string }
 	by := map[key][]floodMinute{}
 	protos := map[key]string{}
 	var order []key
-	err := query(ctx, env.Q, "dos_outbound", sql, []any{from, to, env.Int("min_packets_per_minute"), env.Int("min_flows_per_minute")}, func(r row) error {
+	err := query(ctx, env.Q, "dos_outbound", sql, []any{from, to, env.Int("min_packets_per_minute"), env.Int("max_packet_bytes"), env.Int("min_syn_per_minute"), env.Int("min_udp_flows_per_minute")}, func(r row) error {
 		k := key{r.Str(0), r.Str(1)}
 		if by[k] == nil {
 			order = append(order, k)
@@ -108,6 +116,9 @@ HAVING sum(packets) >= ? OR count(*) >= ?`
 	}
 	var out []Finding
 	for _, k := range order {
+		if len(by[k]) < int(env.Int("min_minutes")) {
+			continue
+		}
 		f := floodFinding(by[k])
 		f.Entity = Entity{EntityIP, k.src}
 		f.Key = k.dst
@@ -142,3 +153,12 @@ func floodFinding(ms []floodMinute) Finding {
 }
 
 var _ = strings.Join
+
+// halfOpen is a TCP flow that only ever sent SYNs: a flood's signature
+// when it carries many packets (a normal opening window also has a FIN,
+// or continues with data).
+const halfOpen = "(protocol = 6 AND tcp_flags = 2)"
+
+// tcpServicePorts are ports that serve TCP only; UDP floods aimed at them
+// are GuardDuty's DenialOfService.UdpOnTcpPorts.
+var tcpServicePorts = []int{21, 22, 23, 25, 80, 110, 143, 443, 445, 993, 995, 3389, 8080, 8443}

@@ -124,7 +124,7 @@ func runIntel(ctx context.Context, env *Env) ([]Finding, error) {
 	from, to := env.window()
 	sql := `SELECT CASE WHEN direction = 'inbound' THEN srcaddr ELSE dstaddr END AS peer,
   CASE WHEN direction = 'inbound' THEN dstaddr ELSE srcaddr END AS host,
-  min(direction), count(*), sum(CASE WHEN action = 'ACCEPT' THEN 1 ELSE 0 END), CAST(sum(bytes) AS BIGINT), min(start), max("end"), min(dstport)
+  max(CASE WHEN direction = 'outbound' AND action = 'ACCEPT' AND ` + initiated + ` THEN 'outbound' ELSE 'inbound' END), count(*), sum(CASE WHEN action = 'ACCEPT' THEN 1 ELSE 0 END), CAST(sum(bytes) AS BIGINT), min(start), max("end"), min(dstport)
 FROM vpc_flow_logs WHERE ` + inWindow + ` AND ` + okData + ` AND direction IN ('inbound', 'outbound')
 GROUP BY CASE WHEN direction = 'inbound' THEN srcaddr ELSE dstaddr END, CASE WHEN direction = 'inbound' THEN dstaddr ELSE srcaddr END`
 	type agg struct {

@@ -29,8 +29,8 @@ func runExfil(ctx context.Context, env *Env) ([]Finding, error) {
 	// the internal side's egress and ingress records.
 	sql := `SELECT CASE WHEN direction = 'outbound' THEN srcaddr ELSE dstaddr END AS host,
   CASE WHEN direction = 'outbound' THEN dstaddr ELSE srcaddr END AS peer,
-  CAST(sum(CASE WHEN direction = 'outbound' AND start >= ? THEN bytes ELSE 0 END) AS DOUBLE) AS sent,
-  CAST(sum(CASE WHEN direction = 'inbound' AND start >= ? THEN bytes ELSE 0 END) AS DOUBLE) AS received,
+  CAST(sum(CASE WHEN direction = 'outbound' AND start >= ? AND ` + initiated + ` THEN bytes ELSE 0 END) AS DOUBLE) AS sent,
+  CAST(sum(CASE WHEN direction = 'inbound' AND start >= ? AND NOT ` + initiated + ` THEN bytes ELSE 0 END) AS DOUBLE) AS received,
   min(start), max("end"),
   count(DISTINCT CASE WHEN direction = 'outbound' AND start >= ? THEN CAST(floor(start / 3600) AS BIGINT) END) AS hours,
   count(DISTINCT CAST(floor(start / 86400) AS BIGINT)) AS days,
@@ -40,7 +40,7 @@ func runExfil(ctx context.Context, env *Env) ([]Finding, error) {
 FROM vpc_flow_logs WHERE ` + inWindow + ` AND ` + okData + ` AND action = 'ACCEPT' AND direction IN ('outbound', 'inbound')
   AND (flow_direction IS NULL OR (direction = 'outbound' AND flow_direction = 'egress') OR (direction = 'inbound' AND flow_direction = 'ingress'))
 GROUP BY CASE WHEN direction = 'outbound' THEN srcaddr ELSE dstaddr END, CASE WHEN direction = 'outbound' THEN dstaddr ELSE srcaddr END
-HAVING sum(CASE WHEN direction = 'outbound' AND start >= ? THEN bytes ELSE 0 END) >= ?`
+HAVING sum(CASE WHEN direction = 'outbound' AND start >= ? AND ` + initiated + ` THEN bytes ELSE 0 END) >= ?`
 	from := env.From.Unix()
 	minLS := math.Min(env.Float("min_low_slow_bytes"), env.Float("min_bytes"))
 	type cand struct {

@@ -47,10 +47,10 @@ WHERE `+inWindow+` AND log_status = 'SKIPDATA' GROUP BY interface_id`, []any{fro
 		return nil, err
 	}
 	// Silence: per ENI, the intervals with any record.
-	bs := env.Int("bucket_seconds")
+	bs := max(env.Int("bucket_seconds"), 60)
 	buckets := map[string]map[int64]bool{}
-	err = query(ctx, env.Q, "logging_gap", `SELECT interface_id, CAST(floor(start / ?) AS BIGINT) AS b FROM vpc_flow_logs
-WHERE `+inWindow+` GROUP BY interface_id, CAST(floor(start / ?) AS BIGINT)`, []any{bs, from, to, bs}, func(r row) error {
+	err = query(ctx, env.Q, "logging_gap", `SELECT interface_id, CAST(floor(start / `+fmt.Sprint(bs)+`) AS BIGINT) AS b FROM vpc_flow_logs
+WHERE `+inWindow+` GROUP BY interface_id, CAST(floor(start / `+fmt.Sprint(bs)+`) AS BIGINT)`, []any{from, to}, func(r row) error {
 		m := buckets[r.Str(0)]
 		if m == nil {
 			m = map[int64]bool{}

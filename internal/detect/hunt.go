@@ -99,6 +99,16 @@ func Hunt(ctx context.Context, q store.Querier, cfg Config) ([]Finding, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	transit, err := env.transitAddrs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		f := &out[i]
+		if f.Suppressed == "" && transit[f.Entity.Value] && actorDetectors[f.Detector] {
+			f.Suppressed = "transit ENI (NAT gateway): the originating instance is reported on its own ENI"
+		}
+	}
 	SortFindings(out)
 	return out, nil
 }
@@ -133,4 +143,25 @@ func (e *Env) resolveWindow(ctx context.Context) error {
 		e.DataFrom = horizon
 	}
 	return nil
+}
+
+// actorDetectors report the sender of outbound traffic; on a NAT gateway
+// that sender is someone else's traffic, already seen on its own ENI.
+var actorDetectors = map[string]bool{
+	"exfiltration": true, "cryptomining": true, "dos_outbound": true, "dns_external_resolver": true,
+	"beaconing": true, "long_connection": true, "unusual_port": true, "port_scan_horizontal": true,
+	"port_scan_vertical": true, "brute_force": true, "failed_connections": true,
+}
+
+// transitAddrs finds addresses of ENIs that forward other hosts' traffic
+// (NAT gateways): records addressed to them whose packet destination is
+// somewhere else.
+func (e *Env) transitAddrs(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := query(ctx, e.Q, "hunt", `SELECT DISTINCT dstaddr FROM vpc_flow_logs WHERE `+inWindow+`
+  AND direction = 'internal' AND pkt_dstaddr IS NOT NULL AND pkt_dstaddr <> dstaddr`, []any{e.From.Unix(), e.To.Unix()}, func(r row) error {
+		out[r.Str(0)] = true
+		return nil
+	})
+	return out, err
 }

@@ -14,6 +14,7 @@ func init() {
 		mitre: []string{"T1046", "T1595.001"},
 		params: []Param{
 			p("min_ports", 20.0, "distinct destination ports of one host in the window"),
+			p("min_ports_internet", 40.0, "distinct ports for a scan from the internet to rise above low (background scanners try a fixed list of ~20)"),
 			p("slow_after_seconds", 3600.0, "a scan spread over more than this is reported as a slow scan"),
 		},
 		sev: High,
@@ -69,6 +70,9 @@ GROUP BY srcaddr, dstaddr HAVING count(DISTINCT dstport) >= ?`
 		}
 		f.Title = fmt.Sprintf("%s: %s tried %d ports on %s", kind, src, ports, dst)
 		f.Severity = scanSeverity(env, src, r.Str(10))
+		if f.Severity == Medium && ports < env.Int("min_ports_internet") {
+			f.Severity = Low
+		}
 		if f.Evidence["direction"] == "inbound" {
 			f.MITRE = append(f.MITRE, "T1595.001")
 		}
@@ -78,7 +82,7 @@ GROUP BY srcaddr, dstaddr HAVING count(DISTINCT dstport) >= ?`
 	if err != nil {
 		return nil, err
 	}
-	return out, markRecurring(ctx, env, "port_scan_vertical", out)
+	return out, markRecurring(ctx, env, "port_scan_vertical", "dstaddr", "dstport", out)
 }
 
 func runHorizontalScan(ctx context.Context, env *Env) ([]Finding, error) {
@@ -93,6 +97,9 @@ GROUP BY srcaddr, dstport, protocol HAVING count(DISTINCT dstaddr) >= ?`
 		src, port, proto := r.Str(0), int(r.Int(1)), r.Int(2)
 		hosts := r.Int(3)
 		first, last := ts(r.Int(6)), ts(r.Int(7))
+		if float64(r.Int(5)) < 0.2*float64(r.Int(4)) && float64(hosts)/max(last.Sub(first).Hours(), 1) < 20 {
+			return nil // a client of many servers (CDNs, APIs): its attempts succeed and come slowly
+		}
 		f := Finding{
 			Entity:    Entity{EntityIP, src},
 			Key:       fmt.Sprintf("%d/%d", port, proto),
@@ -118,7 +125,7 @@ GROUP BY srcaddr, dstport, protocol HAVING count(DISTINCT dstaddr) >= ?`
 	if err != nil {
 		return nil, err
 	}
-	return out, markRecurring(ctx, env, "port_scan_horizontal", out)
+	return out, markRecurring(ctx, env, "port_scan_horizontal", "dstport", "dstaddr", out)
 }
 
 // scanSeverity: scans from inside (a compromised host) are high; scans from
@@ -133,7 +140,7 @@ func scanSeverity(env *Env, src, direction string) Severity {
 // markRecurring lowers findings of sources that scan on a daily schedule:
 // scanning-like hours 23 to 25 hours apart, in the window or its baseline.
 // An authorised scanner repeats; an attacker's scan is a one-off.
-func markRecurring(ctx context.Context, env *Env, detector string, fs []Finding) error {
+func markRecurring(ctx context.Context, env *Env, detector, keyCol, countCol string, fs []Finding) error {
 	if len(fs) == 0 {
 		return nil
 	}
@@ -148,18 +155,19 @@ func markRecurring(ctx context.Context, env *Env, detector string, fs []Finding)
 			ph = append(ph, "?")
 		}
 	}
-	sql := `SELECT srcaddr, CAST(floor(start / 3600) AS BIGINT) AS h
+	sql := `SELECT srcaddr, CAST(` + keyCol + ` AS VARCHAR), CAST(floor(start / 3600) AS BIGINT) AS h
 FROM vpc_flow_logs WHERE ` + scanFilter + ` AND srcaddr IN (` + strings.Join(ph, ", ") + `)
-GROUP BY srcaddr, CAST(floor(start / 3600) AS BIGINT)
-HAVING count(DISTINCT dstport) >= 5 OR count(DISTINCT dstaddr) >= 5`
+GROUP BY srcaddr, CAST(` + keyCol + ` AS VARCHAR), CAST(floor(start / 3600) AS BIGINT)
+HAVING count(DISTINCT ` + countCol + `) >= 5`
 	hours := map[string]map[int64]bool{}
 	err := query(ctx, env.Q, detector, sql, args, func(r row) error {
-		m := hours[r.Str(0)]
+		k := r.Str(0) + "|" + r.Str(1)
+		m := hours[k]
 		if m == nil {
 			m = map[int64]bool{}
-			hours[r.Str(0)] = m
+			hours[k] = m
 		}
-		m[r.Int(1)] = true
+		m[r.Int(2)] = true
 		return nil
 	})
 	if err != nil {
@@ -167,7 +175,11 @@ HAVING count(DISTINCT dstport) >= 5 OR count(DISTINCT dstaddr) >= 5`
 	}
 	for i := range fs {
 		f := &fs[i]
-		m := hours[f.Entity.Value]
+		key := f.Key
+		if keyCol == "dstport" {
+			key = fmt.Sprint(f.Ports[0])
+		}
+		m := hours[f.Entity.Value+"|"+key]
 		for h := range m {
 			if m[h+23] || m[h+24] || m[h+25] {
 				f.Severity = Low

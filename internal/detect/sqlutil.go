@@ -180,9 +180,9 @@ const (
 	// connection: a TCP SYN without SYN-ACK, or, without flags (UDP, ICMP,
 	// v2 logs, continuation windows), the record aimed at the lower port.
 	initiated = "((protocol = 6 AND tcp_flags IS NOT NULL AND (tcp_flags & 18) = 2) OR ((protocol <> 6 OR tcp_flags IS NULL OR (tcp_flags & 2) = 0) AND dstport < srcport))"
-	// synOnly marks a TCP attempt that never completed: SYN, and no data
-	// beyond a handshake's worth of packets.
-	synOnly = "(protocol = 6 AND (tcp_flags & 18) = 2 AND packets <= 3)"
+	// synOnly marks a TCP attempt that never completed: a SYN (maybe
+	// answered by RST), no FIN, and no more than a handshake's packets.
+	synOnly = "(protocol = 6 AND (tcp_flags = 2 OR tcp_flags = 6) AND packets <= 3)"
 	okData  = "log_status = 'OK'"
 )
 
