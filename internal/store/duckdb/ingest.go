@@ -52,10 +52,11 @@ type IngestSummary struct {
 	Replaced  int           `json:"replaced"`  // changed since their last ingest, stored again
 	Records   int64         `json:"records"`
 	Rejects   int64         `json:"rejects"`
-	Bytes     int64         `json:"bytes"`             // compressed bytes read
-	Damaged   []ObjectError `json:"damaged,omitempty"` // read partly: the records before the damage are stored
-	Failed    []ObjectError `json:"failed,omitempty"`  // not stored; a re-run retries them
-	Expired   []string      `json:"expired,omitempty"` // day partitions dropped by retention
+	Bytes     int64         `json:"bytes"`               // compressed bytes read
+	Damaged   []ObjectError `json:"damaged,omitempty"`   // read partly: the records before the damage are stored
+	Failed    []ObjectError `json:"failed,omitempty"`    // not stored; a re-run retries them
+	Expired   []string      `json:"expired,omitempty"`   // day partitions dropped by retention
+	Compacted int           `json:"compacted,omitempty"` // small segments merged into bigger ones
 	Seconds   float64       `json:"seconds"`
 }
 
@@ -167,6 +168,11 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
+	merged, err := w.compact(ctx, opts.Batch)
+	if err != nil {
+		return sum, err
+	}
+	sum.Compacted = merged
 	if opts.Retention > 0 {
 		expired, err := w.expire(s.cfg.Now().Add(-opts.Retention))
 		if err != nil {

@@ -276,3 +276,104 @@ func writeTable(ctx context.Context, path string, cols []store.Column, rows [][]
 	}
 	return syncFile(path)
 }
+
+// Compaction merges small flow segments of a day once there are enough of
+// them (incremental ingests every few minutes make one or two per run).
+const (
+	compactSmallRows = 256 << 10 // a segment under this many rows is small
+	compactMinFiles  = 8         // merge a day's small segments once it has this many
+)
+
+// compact merges the small flow segments of each day into one segment per
+// day, in one commit. It returns how many segments it merged.
+func (w *writer) compact(ctx context.Context, batch string) (int, error) {
+	byDay := map[string][]Segment{}
+	for _, s := range w.m.Segments {
+		if s.Kind == KindFlows && s.Rows < compactSmallRows {
+			byDay[s.Date] = append(byDay[s.Date], s)
+		}
+	}
+	var db *sql.DB
+	defer func() {
+		if db != nil {
+			db.Close()
+		}
+	}()
+	m := w.m.clone()
+	drop := map[string]bool{}
+	renamed := map[string]string{}
+	merged := 0
+	for day, segs := range byDay {
+		if len(segs) < compactMinFiles {
+			continue
+		}
+		if db == nil {
+			var err error
+			if db, err = sql.Open("duckdb", ""); err != nil {
+				return 0, fmt.Errorf("cannot open query engine: %w", err)
+			}
+		}
+		ns := Segment{Kind: KindFlows, Date: day, Batch: batch,
+			Path: fmt.Sprintf("flows/date=%s/%s-c%d.parquet", day, batch, m.Generation+1)}
+		var files []string
+		cols, objs := map[string]bool{}, map[string]bool{}
+		for _, s := range segs {
+			files = append(files, quoteString(filepath.Join(w.s.dir, filepath.FromSlash(s.Path))))
+			for _, c := range s.Columns {
+				cols[c] = true
+			}
+			for _, o := range s.Objects {
+				objs[o] = true
+			}
+			ns.Rows += s.Rows
+			drop[s.Path] = true
+			renamed[s.Path] = ns.Path
+		}
+		var sel []string
+		for _, c := range store.FlowColumns() {
+			if cols[c.Name] {
+				sel = append(sel, quoteIdent(c.Name))
+				ns.Columns = append(ns.Columns, c.Name)
+			}
+		}
+		for o := range objs {
+			ns.Objects = append(ns.Objects, o)
+		}
+		sort.Strings(ns.Objects)
+		dst := filepath.Join(w.s.dir, filepath.FromSlash(ns.Path))
+		q := fmt.Sprintf("COPY (SELECT %s FROM read_parquet([%s], union_by_name=true)) TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d)",
+			strings.Join(sel, ", "), strings.Join(files, ","), quoteString(dst), rowGroupRows)
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return 0, fmt.Errorf("cannot compact day %s: %w", day, err)
+		}
+		if err := syncFile(dst); err != nil {
+			return 0, err
+		}
+		st, err := os.Stat(dst)
+		if err != nil {
+			return 0, fmt.Errorf("cannot compact day %s: %w", day, err)
+		}
+		ns.Bytes = st.Size()
+		m.Segments = append(m.Segments, ns)
+		merged += len(segs)
+	}
+	if merged == 0 {
+		return 0, nil
+	}
+	m.dropSegments(drop, w.s.cfg.Now().UTC())
+	for _, o := range m.Objects {
+		seen := map[string]bool{}
+		var segs []string
+		for _, p := range o.Segments {
+			if n, ok := renamed[p]; ok {
+				p = n
+			}
+			if !seen[p] {
+				seen[p] = true
+				segs = append(segs, p)
+			}
+		}
+		o.Segments = segs
+	}
+	return merged, w.commit(m)
+}

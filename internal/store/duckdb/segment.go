@@ -221,16 +221,11 @@ func newFlowSegment(dir, rel string, mask uint64, date, batch string) (*flowSegm
 
 // write appends rows idx of b (all rows when idx is nil).
 func (s *flowSegment) write(b *flowlog.Batch, d *derived, idx []int32, object, batch string, vals []parquet.Value) ([]parquet.Value, error) {
-	n := len(idx)
 	if idx == nil {
-		n = b.Len
+		idx = identity(b.Len)
 	}
-	row := func(k int) int {
-		if idx == nil {
-			return k
-		}
-		return int(idx[k])
-	}
+	n := len(idx)
+	row := idx
 	vals = grow(vals, n)
 	cws := s.w.ColumnWriters()
 	for _, c := range s.cols {
@@ -242,7 +237,7 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, idx []int32, object, b
 			case flowlog.KindInt32:
 				col := b.Int[f]
 				for k := 0; k < n; k++ {
-					i := row(k)
+					i := int(row[k])
 					if null[i] {
 						vals[k] = parquet.Value{}.Level(0, 0, ci)
 					} else {
@@ -252,7 +247,7 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, idx []int32, object, b
 			case flowlog.KindInt64:
 				col := b.Int[f]
 				for k := 0; k < n; k++ {
-					i := row(k)
+					i := int(row[k])
 					if null[i] {
 						vals[k] = parquet.Value{}.Level(0, 0, ci)
 					} else {
@@ -262,7 +257,7 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, idx []int32, object, b
 			default:
 				col := &b.Str[f]
 				for k := 0; k < n; k++ {
-					i := row(k)
+					i := int(row[k])
 					if null[i] {
 						vals[k] = parquet.Value{}.Level(0, 0, ci)
 					} else {
@@ -274,7 +269,7 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, idx []int32, object, b
 			switch c.name {
 			case store.ColDate:
 				for k := 0; k < n; k++ {
-					vals[k] = parquet.Int32Value(d.date[row(k)]).Level(0, 0, ci)
+					vals[k] = parquet.Int32Value(d.date[row[k]]).Level(0, 0, ci)
 				}
 			case store.ColTsStart:
 				optInt64(vals, n, row, d.tsStart, d.hasStart, ci)
@@ -290,7 +285,7 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, idx []int32, object, b
 				optBytes16(vals, n, row, d.dst6, d.has6d, ci)
 			case store.ColDirection:
 				for k := 0; k < n; k++ {
-					if x := d.dir[row(k)]; x < 0 {
+					if x := d.dir[row[k]]; x < 0 {
 						vals[k] = parquet.Value{}.Level(0, 0, ci)
 					} else {
 						vals[k] = parquet.ByteArrayValue([]byte(directions[x])).Level(0, 1, ci)
@@ -303,7 +298,7 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, idx []int32, object, b
 				}
 			case store.ColSourceLine:
 				for k := 0; k < n; k++ {
-					vals[k] = parquet.Int64Value(b.Line[row(k)]).Level(0, 0, ci)
+					vals[k] = parquet.Int64Value(b.Line[row[k]]).Level(0, 0, ci)
 				}
 			case store.ColIngestBatch:
 				v := parquet.ByteArrayValue([]byte(batch)).Level(0, 0, ci)
@@ -330,9 +325,9 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, idx []int32, object, b
 	return vals, nil
 }
 
-func optInt64(vals []parquet.Value, n int, row func(int) int, col []int64, has []bool, ci int) {
+func optInt64(vals []parquet.Value, n int, row []int32, col []int64, has []bool, ci int) {
 	for k := 0; k < n; k++ {
-		i := row(k)
+		i := int(row[k])
 		if has[i] {
 			vals[k] = parquet.Int64Value(col[i]).Level(0, 1, ci)
 		} else {
@@ -341,9 +336,9 @@ func optInt64(vals []parquet.Value, n int, row func(int) int, col []int64, has [
 	}
 }
 
-func optUint32(vals []parquet.Value, n int, row func(int) int, col []uint32, has []bool, ci int) {
+func optUint32(vals []parquet.Value, n int, row []int32, col []uint32, has []bool, ci int) {
 	for k := 0; k < n; k++ {
-		i := row(k)
+		i := int(row[k])
 		if has[i] {
 			vals[k] = parquet.Int32Value(int32(col[i])).Level(0, 1, ci)
 		} else {
@@ -352,9 +347,9 @@ func optUint32(vals []parquet.Value, n int, row func(int) int, col []uint32, has
 	}
 }
 
-func optBytes16(vals []parquet.Value, n int, row func(int) int, col [][16]byte, has []bool, ci int) {
+func optBytes16(vals []parquet.Value, n int, row []int32, col [][16]byte, has []bool, ci int) {
 	for k := 0; k < n; k++ {
-		i := row(k)
+		i := int(row[k])
 		if has[i] {
 			vals[k] = parquet.ByteArrayValue(col[i][:]).Level(0, 1, ci)
 		} else {
@@ -473,4 +468,25 @@ func (s *rejectSegment) close() (Segment, error) {
 func (s *rejectSegment) abort() {
 	s.f.Close()
 	os.Remove(s.path)
+}
+
+var identityIdx []int32
+
+// identity returns [0, 1, …, n-1]; workers only read it.
+func identity(n int) []int32 {
+	if n <= len(identityIdx) {
+		return identityIdx[:n]
+	}
+	s := make([]int32, n)
+	for i := range s {
+		s[i] = int32(i)
+	}
+	return s
+}
+
+func init() {
+	identityIdx = make([]int32, 1<<16)
+	for i := range identityIdx {
+		identityIdx[i] = int32(i)
+	}
 }

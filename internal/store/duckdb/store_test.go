@@ -553,3 +553,45 @@ func TestPutTableAndRetention(t *testing.T) {
 		t.Errorf("rows after retention = %d, want 20", got)
 	}
 }
+
+// TestCompaction ingests objects one run at a time, as a cron job would:
+// small segments of a day are merged, and counts stay exact, also when an
+// object of a merged segment changes afterwards.
+func TestCompaction(t *testing.T) {
+	ctx := context.Background()
+	in, data := t.TempDir(), t.TempDir()
+	s := openStore(t, data)
+	var paths []string
+	for i := 0; i < compactMinFiles+1; i++ {
+		at := day0.Add(time.Duration(i) * 5 * time.Minute)
+		paths = append(paths, writeObjects(t, filepath.Join(in, fmt.Sprint(i)), at, 1, 100)...)
+		if _, err := s.Ingest(ctx, localSource(t, in, source.TimeRange{}), IngestOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := s.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows := 0
+	for _, seg := range m.Segments {
+		if seg.Kind == KindFlows {
+			flows++
+		}
+	}
+	if flows > 2 {
+		t.Errorf("%d flow segments after %d runs, want them compacted", flows, compactMinFiles+1)
+	}
+	if got := queryInt(t, s, "SELECT count(*) FROM vpc_flow_logs"); got != int64(100*len(paths)) {
+		t.Fatalf("count = %d, want %d", got, 100*len(paths))
+	}
+	if err := os.WriteFile(paths[0], gz(flowText(7, day0, 30)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Ingest(ctx, localSource(t, in, source.TimeRange{}), IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryInt(t, s, "SELECT count(*) FROM vpc_flow_logs"); got != int64(100*(len(paths)-1)+30) {
+		t.Fatalf("count after a change = %d, want %d", got, 100*(len(paths)-1)+30)
+	}
+}
