@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
+# the console's browser tests (internal/server/local) drive Debian's headless chromium
+./scripts/deps.sh chromium
 if [ -f web/package.json ]; then
   ./scripts/web.sh
 fi

@@ -304,6 +304,7 @@ function resultChart(el: HTMLElement, res: Result): boolean {
     timeChart(el, series);
     return true;
   }
+  if (res.columns.length > 4) return false; // raw rows: a table says more than a chart
   const rows = res.rows.slice(0, 30);
   barChart(el, rows.map((r) => String(r[0])), rows.map((r) => Number(r[numCols[0]])), { horizontal: true, bytes: res.columns[numCols[0]].toLowerCase().includes('bytes') });
   return true;

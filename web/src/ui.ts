@@ -11,7 +11,7 @@ export function h(tag: string, attrs: Record<string, any> = {}, ...children: (Ch
     else if (k === 'dataset') Object.assign(el.dataset, v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of (children as unknown[]).flat(Infinity) as Child[]) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : String(c));
   }
