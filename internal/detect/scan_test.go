@@ -28,9 +28,9 @@ func TestVerticalScan(t *testing.T) {
 
 func TestVerticalScanSlowAndRecurring(t *testing.T) {
 	fs := background()
-	// Slow scan: 30 ports over 10 hours, one every 20 minutes, rejected.
-	for i := 0; i < 30; i++ {
-		fs = append(fs, detecttest.Flow{Src: "203.0.113.66", Dst: "10.0.1.10", SrcPort: 41000 + i, DstPort: 1000 + i, Start: int64(day0 + 10*3600 + i*1200), Flags: 2, Action: "REJECT", Dir: "ingress"})
+	// Slow scan: 60 ports over 10 hours, one every 10 minutes, rejected.
+	for i := 0; i < 60; i++ {
+		fs = append(fs, detecttest.Flow{Src: "203.0.113.66", Dst: "10.0.1.10", SrcPort: 41000 + i, DstPort: 1000 + i, Start: int64(day0 + 10*3600 + i*600), Flags: 2, Action: "REJECT", Dir: "ingress"})
 	}
 	// A scheduled scanner sweeping 40 ports at 02:00 every day: low.
 	for d := 0; d < 2; d++ {
