@@ -122,10 +122,20 @@ func TestHeaders(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 
+	// A record whose first value is a field name is a record, not a header.
+	tags := NewLayout(InstanceTag, SrcAddr, DstAddr)
+	recs, rejects, st, err := decodeAll(t, []byte("instance-tag srcaddr dstaddr\nweb 10.0.0.1 10.0.0.2\nregion 10.0.0.1 10.0.0.2\n"), DecodeOptions{Object: "o"})
+	if err != nil || len(rejects) != 0 || len(recs) != 2 || st.Headers != 1 {
+		t.Fatalf("records %d, rejects %v, stats %+v, err %v", len(recs), rejects, st, err)
+	}
+	if got := recs[1].Text(tags); got != "region 10.0.0.1 10.0.0.2" {
+		t.Fatalf("record %q", got)
+	}
+
 	// Without header, the given layout applies; the same line decodes
 	// differently under a layout of equal length, never guessed from counts.
 	alt := NewLayout(Version, InterfaceID, AccountID, SrcAddr, DstAddr, SrcPort, DstPort, Protocol, Packets, Bytes, Start, End, Action, LogStatus)
-	recs, _, _, err := decodeAll(t, []byte(good), DecodeOptions{Layout: alt})
+	recs, _, _, err = decodeAll(t, []byte(good), DecodeOptions{Layout: alt})
 	if err != nil || len(recs) != 1 {
 		t.Fatal(err)
 	}

@@ -90,16 +90,23 @@ func (d *decoder) line(line []byte, no int64) error {
 	}
 	c := line[0]
 	if c >= 'a' && c <= 'z' && IsHeader(line) {
-		d.stats.Headers++
 		if d.ready && bytes.Equal(line, d.header) {
+			d.stats.Headers++
 			return nil // a repeated header, as concatenated objects have
 		}
 		l, err := ParseLayout(string(line))
-		if err != nil {
+		switch {
+		case err == nil:
+			d.stats.Headers++
+			d.header = append(d.header[:0], line...)
+			return d.setLayout(l)
+		case !d.ready:
+			// The first line names fields but not only known ones: the
+			// order of this object cannot be known.
 			return fmt.Errorf("cannot decode %s line %d: header: %w", d.opts.Object, no, err)
 		}
-		d.header = append(d.header[:0], line...)
-		return d.setLayout(l)
+		// Later on, a record whose first value happens to be a field name
+		// (a tag or a service name can be anything): decode it as a record.
 	}
 	if !d.ready {
 		if err := d.setLayout(d.defaultLayout()); err != nil {
