@@ -1,0 +1,34 @@
+package query
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestToClickHouse(t *testing.T) {
+	opts := ClickHouseOptions{Tables: map[string]string{"vpc_flow_logs": "fh.vpc_flow_logs"}}
+	f := func(in string, args []any, want string) {
+		t.Helper()
+		got, err := ToClickHouse(in, args, opts)
+		if err != nil {
+			t.Fatalf("ToClickHouse(%q): %v", in, err)
+		}
+		if got != want {
+			t.Errorf("ToClickHouse(%q)\n got: %s\nwant: %s", in, got, want)
+		}
+	}
+	f("SELECT srcAddr, dstAddr, action, bytes, start, end FROM vpc_flow_logs WHERE action = 'REJECT' AND srcAddr LIKE '203.%';", nil,
+		`SELECT srcaddr, dstaddr, action, bytes, start, "end" FROM fh.vpc_flow_logs AS vpc_flow_logs WHERE action = 'REJECT' AND srcaddr LIKE '203.%'`)
+	f("SELECT count(*) FROM vpc_flow_logs AS v WHERE (tcp_flags & 18) = 2 AND start >= ? AND x = ?", []any{int64(5), "a'b\\"},
+		`SELECT count() FROM fh.vpc_flow_logs AS v WHERE (bitAnd(tcp_flags, 18)) = 2 AND start >= 5 AND x = 'a\'b\\'`)
+	f("SELECT CAST(floor(start / 3600) AS BIGINT), stddev_pop(x), quantile_cont(b, 0.5) FROM t", nil,
+		"SELECT CAST(floor(start / 3600) AS Nullable(Int64)), stddevPop(x), quantile(0.5)(b) FROM t")
+	f("SELECT count(DISTINCT dstport) FROM vpc_flow_logs v GROUP BY 1", nil,
+		"SELECT count(DISTINCT dstport) FROM fh.vpc_flow_logs v GROUP BY 1")
+	opts.FlowFilter = func(ref string) string { return ref + ".start >= 1" }
+	f("SELECT a FROM (SELECT a FROM vpc_flow_logs WHERE b = 1 GROUP BY a) AS s JOIN vpc_flow_logs AS v ON s.a = v.a ORDER BY a", nil,
+		"SELECT a FROM (SELECT a FROM fh.vpc_flow_logs AS vpc_flow_logs WHERE (vpc_flow_logs.start >= 1) AND ( b = 1 ) GROUP BY a) AS s JOIN fh.vpc_flow_logs AS v ON s.a = v.a WHERE v.start >= 1 ORDER BY a")
+	if _, err := ToClickHouse("SELECT ? FROM t", nil, opts); err == nil || !strings.Contains(err.Error(), "placeholders") {
+		t.Errorf("missing parameter: err = %v", err)
+	}
+}

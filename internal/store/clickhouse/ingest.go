@@ -1,0 +1,525 @@
+package clickhouse
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/flowhunt/flowhunt/internal/flowlog"
+	"github.com/flowhunt/flowhunt/internal/source"
+	"github.com/flowhunt/flowhunt/internal/store"
+)
+
+// Exactly-once protocol (docs/clickhouse.md): every source object gets a
+// ledger row in state "started" before any of its rows is inserted, and a
+// row in state "done" after all of them are. An object whose last state is
+// not "done" (a crash, a shard down mid-insert) or whose version changed has
+// its rows deleted on every shard (ALTER TABLE … DELETE, waited for) at
+// the start of the next run, and is ingested again in full.
+
+type ledgerState struct {
+	version, state string
+}
+
+type job struct {
+	src source.Source
+	obj source.Object
+}
+
+// IngestSources stores every object of srcs not yet ingested, exactly once.
+func (s *Store) IngestSources(ctx context.Context, srcs []source.Source, opts store.IngestOptions) (store.IngestSummary, error) {
+	t0 := time.Now()
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if len(opts.Layout.Fields) == 0 {
+		opts.Layout = flowlog.DefaultLayout
+	}
+	if opts.Batch == "" {
+		opts.Batch = s.cfg.Now().UTC().Format("20060102T150405.000000Z")
+	}
+	sum := store.IngestSummary{Batch: opts.Batch}
+	ledger, err := s.ledger(ctx)
+	if err != nil {
+		return sum, err
+	}
+	var jobs []job
+	var clean []string
+	for _, src := range srcs {
+		objs, err := src.List(ctx)
+		if err != nil {
+			return sum, err
+		}
+		sum.Listed += len(objs)
+		for _, o := range objs {
+			st, seen := ledger[o.Key]
+			if seen && st.state == "done" && st.version == o.Version() {
+				sum.Unchanged++
+				continue
+			}
+			if seen && st.state != "removed" {
+				clean = append(clean, o.Key)
+				if st.state == "done" {
+					sum.Replaced++
+				}
+			}
+			jobs = append(jobs, job{src, o})
+		}
+	}
+	if len(clean) > 0 {
+		if err := s.removeObjects(ctx, clean); err != nil {
+			return sum, err
+		}
+	}
+	run := &ingestRun{s: s, opts: opts, sum: &sum, t0: t0, total: len(jobs)}
+	for _, j := range jobs {
+		run.bytesTotal += j.obj.Size
+	}
+	ch := make(chan job)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, opts.Workers)
+	for k := 0; k < opts.Workers; k++ {
+		wg.Add(1)
+		go func(k int) {
+			defer wg.Done()
+			w := &worker{run: run}
+			if errs[k] = w.loop(ctx, ch); errs[k] != nil {
+				cancel()
+			}
+		}(k)
+	}
+feed:
+	for _, j := range jobs {
+		select {
+		case ch <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(ch)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return sum, err
+	}
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	if opts.Retention > 0 {
+		exp, err := s.Expire(ctx, s.cfg.Now().Add(-opts.Retention))
+		if err != nil {
+			return sum, err
+		}
+		sum.Expired = exp
+	}
+	sort.Slice(sum.Damaged, func(i, j int) bool { return sum.Damaged[i].Object < sum.Damaged[j].Object })
+	sort.Slice(sum.Failed, func(i, j int) bool { return sum.Failed[i].Object < sum.Failed[j].Object })
+	sum.Seconds = time.Since(t0).Seconds()
+	if len(sum.Failed) > 0 {
+		return sum, fmt.Errorf("cannot ingest %d of %d objects (first: %s: %s): %w", len(sum.Failed), len(jobs), sum.Failed[0].Object, sum.Failed[0].Error, store.ErrObjectsFailed)
+	}
+	return sum, nil
+}
+
+// ledger returns the last state of every object.
+func (s *Store) ledger(ctx context.Context) (map[string]ledgerState, error) {
+	rows, err := s.entry.query(ctx, "SELECT key, argMax(version, seq), argMax(state, seq) FROM "+s.table(ledgerTable)+" GROUP BY key", nil)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read ingest ledger: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]ledgerState{}
+	for rows.Next() {
+		var k, v, st string
+		if err := rows.Scan(&k, &v, &st); err != nil {
+			return nil, err
+		}
+		out[k] = ledgerState{v, st}
+	}
+	return out, rows.Err()
+}
+
+// removeObjects deletes the rows of keys on every shard and waits until
+// the deletions are applied, then records them as removed.
+func (s *Store) removeObjects(ctx context.Context, keys []string) error {
+	const chunk = 500
+	for i := 0; i < len(keys); i += chunk {
+		part := keys[i:min(i+chunk, len(keys))]
+		var in []string
+		for _, k := range part {
+			in = append(in, quoteString(k))
+		}
+		list := strings.Join(in, ",")
+		for _, n := range s.shards {
+			if err := s.deleteWhere(ctx, n, s.flowsLocalName(), quoteIdent(store.ColSourceObject)+" IN ("+list+")"); err != nil {
+				return err
+			}
+		}
+		if err := s.deleteWhere(ctx, s.entry, "rejects", "object IN ("+list+")"); err != nil {
+			return err
+		}
+		var b []byte
+		now := s.cfg.Now()
+		for _, k := range part {
+			b = s.appendLedger(b, k, source.Object{}, flowlog.Stats{}, "", "", "removed", now)
+		}
+		if err := s.entry.insert(ctx, s.table(ledgerTable), b, false, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteWhere runs an ALTER TABLE … DELETE (a mutation, asynchronous on
+// every release) and polls system.mutations until it is done.
+func (s *Store) deleteWhere(ctx context.Context, n *node, table, cond string) error {
+	q := "ALTER TABLE " + s.table(table) + " DELETE WHERE " + cond
+	if err := n.exec(ctx, q, nil); err != nil {
+		return fmt.Errorf("cannot delete partial rows on %s: %w", n, err)
+	}
+	wait := 20 * time.Millisecond
+	for {
+		rows, err := n.query(ctx, "SELECT count() FROM system.mutations WHERE database = "+quoteString(s.db)+" AND table = "+quoteString(table)+" AND is_done = 0", nil)
+		if err != nil {
+			return fmt.Errorf("cannot wait for deletion on %s: %w", n, err)
+		}
+		var pending int64
+		for rows.Next() {
+			rows.Scan(&pending)
+		}
+		rows.Close()
+		if pending == 0 {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("cannot wait for deletion on %s: %w", n, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(wait*2, time.Second)
+	}
+}
+
+var seqClock struct {
+	sync.Mutex
+	last uint64
+}
+
+// nextSeq orders ledger rows: wall-clock nanoseconds, strictly increasing
+// within the process.
+func nextSeq(now time.Time) uint64 {
+	seqClock.Lock()
+	defer seqClock.Unlock()
+	v := uint64(now.UnixNano())
+	if v <= seqClock.last {
+		v = seqClock.last + 1
+	}
+	seqClock.last = v
+	return v
+}
+
+func (s *Store) appendLedger(b []byte, key string, o source.Object, st flowlog.Stats, damaged, batch, state string, now time.Time) []byte {
+	b = appendTSV(b, []byte(key))
+	b = append(b, '\t')
+	if state != "removed" {
+		b = appendTSV(b, []byte(o.Version()))
+	}
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, o.Size, 10)
+	b = append(b, '\t')
+	b = appendTSV(b, []byte(o.ETag))
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, max(o.ModTime.Unix(), 0), 10)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, st.Records, 10)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, st.Rejects, 10)
+	b = append(b, '\t')
+	b = appendTSV(b, []byte(damaged))
+	b = append(b, '\t')
+	b = appendTSV(b, []byte(batch))
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, now.Unix(), 10)
+	b = append(b, '\t')
+	b = append(b, state...)
+	b = append(b, '\t')
+	b = strconv.AppendUint(b, nextSeq(now), 10)
+	return append(b, '\n')
+}
+
+type ingestRun struct {
+	s          *Store
+	opts       store.IngestOptions
+	t0         time.Time
+	total      int
+	bytesTotal int64
+
+	mu   sync.Mutex
+	sum  *store.IngestSummary
+	done int
+}
+
+type pendingObject struct {
+	job     job
+	stats   flowlog.Stats
+	damaged string
+}
+
+// worker decodes objects into one TSV buffer and inserts it in large
+// batches; the ledger brackets every insert.
+type worker struct {
+	run     *ingestRun
+	buf     []byte
+	rejects []byte
+	rows    int
+	pending []pendingObject
+	der     store.Derived
+	date    map[int32][]byte
+}
+
+func (w *worker) loop(ctx context.Context, ch <-chan job) error {
+	w.date = map[int32][]byte{}
+	for j := range ch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		mark := len(w.buf)
+		rmark := len(w.rejects)
+		rows := w.rows
+		p, err := w.decode(ctx, j)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// The object leaves nothing behind: drop what it added.
+			w.buf, w.rejects, w.rows = w.buf[:mark], w.rejects[:rmark], rows
+			w.run.fail(j, err)
+			continue
+		}
+		w.pending = append(w.pending, p)
+		w.run.progress(p)
+		if w.rows >= w.run.s.cfg.InsertRows {
+			if err := w.flush(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return w.flush(ctx)
+}
+
+func (w *worker) decode(ctx context.Context, j job) (pendingObject, error) {
+	p := pendingObject{job: j}
+	rc, err := j.src.Open(ctx, j.obj)
+	if err != nil {
+		return p, err
+	}
+	defer rc.Close()
+	fallback := int32(0)
+	if t, _, ok := source.KeyTime(j.obj.Key); ok {
+		fallback = int32(store.FloorDiv(t.Unix(), 86400))
+	}
+	emit := func(b *flowlog.Batch) error {
+		w.append(b, j.obj.Key, fallback)
+		return nil
+	}
+	reject := func(r flowlog.Reject) error {
+		b := appendTSV(w.rejects, []byte(r.Object))
+		b = append(b, '\t')
+		b = strconv.AppendInt(b, r.Line, 10)
+		b = append(b, '\t')
+		b = appendTSV(b, []byte(r.Reason))
+		b = append(b, '\t')
+		b = appendTSV(b, []byte(r.Text))
+		b = append(b, '\t')
+		b = appendTSV(b, []byte(w.run.opts.Batch))
+		w.rejects = append(b, '\n')
+		return nil
+	}
+	st, err := flowlog.Decode(ctx, rc, flowlog.DecodeOptions{Object: j.obj.Key, Layout: w.run.opts.Layout, Format: w.run.opts.Format}, emit, reject)
+	p.stats = st
+	if errors.Is(err, flowlog.ErrTruncated) {
+		p.damaged = err.Error()
+		return p, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("cannot ingest object %q: %w", j.obj.Key, err)
+	}
+	return p, nil
+}
+
+var flowColumns = store.FlowColumns()
+
+// append encodes a batch as TabSeparated rows in store.FlowColumns order.
+func (w *worker) append(b *flowlog.Batch, object string, fallback int32) {
+	if b.Len == 0 {
+		return
+	}
+	w.der.Compute(b, w.run.s.nets, fallback)
+	d := &w.der
+	buf := w.buf
+	for i := 0; i < b.Len; i++ {
+		for k, c := range flowColumns {
+			if k > 0 {
+				buf = append(buf, '\t')
+			}
+			if c.AWS {
+				f := c.Field
+				if !b.Has(f) || b.Null[f][i] {
+					buf = append(buf, '\\', 'N')
+					continue
+				}
+				switch f.Kind() {
+				case flowlog.KindInt32, flowlog.KindInt64:
+					buf = strconv.AppendInt(buf, b.Int[f][i], 10)
+				default:
+					buf = appendTSV(buf, b.Str[f].Get(i))
+				}
+				continue
+			}
+			switch c.Name {
+			case store.ColDate:
+				buf = append(buf, w.dateText(d.Date[i])...)
+			case store.ColTsStart:
+				buf = optInt(buf, d.TsStart[i], d.HasStart[i])
+			case store.ColTsEnd:
+				buf = optInt(buf, d.TsEnd[i], d.HasEnd[i])
+			case store.ColSrcIP4:
+				buf = optInt(buf, int64(d.Src4[i]), d.Has4s[i])
+			case store.ColDstIP4:
+				buf = optInt(buf, int64(d.Dst4[i]), d.Has4d[i])
+			case store.ColSrcIP6:
+				buf = optBytes(buf, d.Src6[i][:], d.Has6s[i])
+			case store.ColDstIP6:
+				buf = optBytes(buf, d.Dst6[i][:], d.Has6d[i])
+			case store.ColDirection:
+				if d.Dir[i] < 0 {
+					buf = append(buf, '\\', 'N')
+				} else {
+					buf = append(buf, store.Directions[d.Dir[i]]...)
+				}
+			case store.ColSourceObject:
+				buf = appendTSV(buf, []byte(object))
+			case store.ColSourceLine:
+				buf = strconv.AppendInt(buf, b.Line[i], 10)
+			case store.ColIngestBatch:
+				buf = appendTSV(buf, []byte(w.run.opts.Batch))
+			default:
+				panic("BUG: no ClickHouse encoding for derived column " + c.Name)
+			}
+		}
+		buf = append(buf, '\n')
+	}
+	w.buf = buf
+	w.rows += b.Len
+}
+
+func (w *worker) dateText(day int32) []byte {
+	if t, ok := w.date[day]; ok {
+		return t
+	}
+	t := []byte(time.Unix(int64(day)*86400, 0).UTC().Format("2006-01-02"))
+	w.date[day] = t
+	return t
+}
+
+func optInt(buf []byte, v int64, ok bool) []byte {
+	if !ok {
+		return append(buf, '\\', 'N')
+	}
+	return strconv.AppendInt(buf, v, 10)
+}
+
+func optBytes(buf []byte, v []byte, ok bool) []byte {
+	if !ok {
+		return append(buf, '\\', 'N')
+	}
+	return appendTSV(buf, v)
+}
+
+// flush inserts the buffered rows of the pending objects, bracketed by
+// their ledger rows.
+func (w *worker) flush(ctx context.Context) error {
+	if len(w.pending) == 0 {
+		return nil
+	}
+	s := w.run.s
+	now := s.cfg.Now()
+	var started []byte
+	for _, p := range w.pending {
+		started = s.appendLedger(started, p.job.obj.Key, p.job.obj, p.stats, p.damaged, w.run.opts.Batch, "started", now)
+	}
+	if err := s.entry.insert(ctx, s.table(ledgerTable), started, false, nil); err != nil {
+		return err
+	}
+	if len(w.buf) > 0 {
+		var zb bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
+		zw.Write(w.buf)
+		zw.Close()
+		// Synchronous: the INSERT returns once every shard has its rows, so
+		// the "done" row below never runs ahead of them.
+		set := url.Values{"insert_distributed_sync": {"1"}}
+		if err := s.entry.insert(ctx, s.table(store.FlowTable), zb.Bytes(), true, set); err != nil {
+			return err
+		}
+	}
+	if len(w.rejects) > 0 {
+		if err := s.entry.insert(ctx, s.table("rejects"), w.rejects, false, nil); err != nil {
+			return err
+		}
+	}
+	var done []byte
+	now = s.cfg.Now()
+	for _, p := range w.pending {
+		done = s.appendLedger(done, p.job.obj.Key, p.job.obj, p.stats, p.damaged, w.run.opts.Batch, "done", now)
+	}
+	if err := s.entry.insert(ctx, s.table(ledgerTable), done, false, nil); err != nil {
+		return err
+	}
+	w.run.mu.Lock()
+	for _, p := range w.pending {
+		w.run.sum.Ingested++
+		if p.damaged != "" {
+			w.run.sum.Damaged = append(w.run.sum.Damaged, store.ObjectError{Object: p.job.obj.Key, Error: p.damaged})
+		}
+	}
+	w.run.mu.Unlock()
+	w.pending, w.buf, w.rejects, w.rows = w.pending[:0], w.buf[:0], w.rejects[:0], 0
+	return nil
+}
+
+func (r *ingestRun) fail(j job, err error) {
+	r.mu.Lock()
+	r.sum.Failed = append(r.sum.Failed, store.ObjectError{Object: j.obj.Key, Error: err.Error()})
+	r.mu.Unlock()
+	r.progress(pendingObject{job: j})
+}
+
+func (r *ingestRun) progress(p pendingObject) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done++
+	r.sum.Bytes += p.job.obj.Size
+	r.sum.Records += p.stats.Records
+	r.sum.Rejects += p.stats.Rejects
+	if r.opts.Progress != nil {
+		r.opts.Progress(store.Progress{Objects: r.done, ObjectsTotal: r.total, Records: r.sum.Records, Rejects: r.sum.Rejects,
+			Bytes: r.sum.Bytes, BytesTotal: r.bytesTotal, Elapsed: time.Since(r.t0)})
+	}
+}
