@@ -240,8 +240,14 @@ type groupIngest struct {
 	b       *Backend
 	mu      sync.Mutex // guards pending
 	pending []*pendingObject
-	run     sync.Mutex // one store ingest at a time
+	run     sync.Mutex // one store ingest at a time; guards compacted
+	// compacted is when small segments were last merged. Firehose commits
+	// skip the merge (it would rewrite the day's small segments every few
+	// requests) and merge at most every compactEvery instead.
+	compacted time.Time
 }
+
+const compactEvery = 30 * time.Second
 
 func (g *groupIngest) add(ctx context.Context, obj server.Object) (server.IngestResult, error) {
 	p := &pendingObject{obj: obj, done: make(chan struct{})}
@@ -260,6 +266,12 @@ func (g *groupIngest) add(ctx context.Context, obj server.Object) (server.Ingest
 	g.pending = nil
 	g.mu.Unlock()
 	g.commit(ctx, batch)
+	if time.Since(g.compacted) > compactEvery {
+		// A failed merge loses nothing (the small segments stay live); the
+		// next one retries.
+		g.b.store.Compact(ctx)
+		g.compacted = time.Now()
+	}
 	g.run.Unlock()
 	return p.res, p.err
 }
@@ -297,7 +309,7 @@ func (g *groupIngest) commit(ctx context.Context, batch []*pendingObject) {
 	if len(fresh) == 0 {
 		return
 	}
-	sum, err := g.b.store.Ingest(ctx, []source.Source{src}, duckdb.IngestOptions{Format: flowlog.FormatText, Layout: g.b.cfg.Layout})
+	sum, err := g.b.store.Ingest(ctx, []source.Source{src}, duckdb.IngestOptions{Format: flowlog.FormatText, Layout: g.b.cfg.Layout, NoCompact: true})
 	failed := map[string]string{}
 	for _, f := range sum.Failed {
 		failed[f.Object] = f.Error

@@ -33,6 +33,10 @@ type IngestOptions struct {
 	Progress func(Progress)
 	// Batch names the run in the ingest_batch column; default a timestamp.
 	Batch string
+	// NoCompact skips merging small segments after the run: streaming
+	// writers (the Firehose endpoint) commit often and call Compact on their
+	// own schedule instead.
+	NoCompact bool
 }
 
 // Progress is the state of a running ingest.
@@ -168,11 +172,13 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
-	merged, err := w.compact(ctx, opts.Batch)
-	if err != nil {
-		return sum, err
+	if !opts.NoCompact {
+		merged, err := w.compact(ctx, opts.Batch)
+		if err != nil {
+			return sum, err
+		}
+		sum.Compacted = merged
 	}
-	sum.Compacted = merged
 	if opts.Retention > 0 {
 		expired, err := w.expire(s.cfg.Now().Add(-opts.Retention))
 		if err != nil {

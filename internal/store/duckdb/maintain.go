@@ -284,6 +284,18 @@ const (
 	compactMinFiles  = 8         // merge a day's small segments once it has this many
 )
 
+// Compact merges the small flow segments of each day, as an ingest does at
+// its end; writers that ingest with NoCompact call it from time to time. It
+// returns how many segments it merged.
+func (s *Store) Compact(ctx context.Context) (int, error) {
+	w, err := s.lockWriter(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer w.unlock()
+	return w.compact(ctx, s.cfg.Now().UTC().Format("20060102T150405.000000Z"))
+}
+
 // compact merges the small flow segments of each day into one segment per
 // day, in one commit. It returns how many segments it merged.
 func (w *writer) compact(ctx context.Context, batch string) (int, error) {
