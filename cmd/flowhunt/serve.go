@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/flowhunt/flowhunt/internal/detect"
 	"github.com/flowhunt/flowhunt/internal/enrich"
 	"github.com/flowhunt/flowhunt/internal/flowlog"
 	"github.com/flowhunt/flowhunt/internal/server"
@@ -41,7 +40,8 @@ func runServe(ctx context.Context, args []string) error {
 	endpoint := fs.String("endpoint", "", "S3-compatible endpoint URL of --watch sources")
 	pathStyle := fs.Bool("path-style", false, "path-style S3 addressing")
 	huntEvery := fs.Duration("hunt-every", 15*time.Minute, "re-run the detectors this often (0 disables)")
-	huntConfig := fs.String("config", "", "hunt configuration YAML (detectors, thresholds, allowlists)")
+	huntConfig := fs.String("config", "", "hunt configuration YAML (detectors, thresholds, allowlists, intel lists, rules)")
+	intel := fs.String("intel", "", "threat-intel lists (one IP or CIDR per line), comma-separated")
 	inventory := fs.String("inventory", "", "directory of describe-* JSON (security groups, ENIs, NACLs) for the audit page and entity context")
 	webhook := fs.String("webhook", "", "POST new findings at or above --webhook-severity to this URL")
 	webhookSev := fs.String("webhook-severity", "high", "lowest severity posted to --webhook")
@@ -73,14 +73,8 @@ func runServe(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: --watch-since: %v", errUsage, err)
 		}
 	}
-	if *huntConfig != "" {
-		b, err := os.ReadFile(*huntConfig)
-		if err != nil {
-			return fmt.Errorf("cannot read hunt configuration: %w", err)
-		}
-		if lcfg.Hunt, err = detect.ParseConfig(b, *huntConfig); err != nil {
-			return err
-		}
+	if lcfg.Hunt, err = loadHuntConfig(*huntConfig, *intel); err != nil {
+		return err
 	}
 	if *inventory != "" {
 		if lcfg.Inventory, err = enrich.LoadInventoryDir(*inventory); err != nil {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"sort"
 	"sync"
 	"time"
 
@@ -41,11 +40,8 @@ type Backend struct {
 	cfg   Config
 	store *duckdb.Store
 
-	group groupIngest
-
-	mu       sync.Mutex
-	findings map[string]server.Finding
-	status   map[string]string
+	group    groupIngest
+	findings *detect.FindingStore // DIR/findings.json, shared with `flowhunt hunt`
 }
 
 // Open opens the store and returns the backend.
@@ -60,7 +56,7 @@ func Open(ctx context.Context, cfg Config) (*Backend, error) {
 	if cfg.Hunt == nil {
 		cfg.Hunt = &detect.Config{}
 	}
-	b := &Backend{cfg: cfg, store: st, findings: map[string]server.Finding{}, status: map[string]string{}}
+	b := &Backend{cfg: cfg, store: st, findings: detect.NewFindingStore(cfg.Store.Dir)}
 	b.group.b = b
 	return b, nil
 }
@@ -109,27 +105,22 @@ func (b *Backend) Run(ctx context.Context, q store.Querier, text string, insight
 	return &server.Result{Columns: res.Columns, Rows: res.Rows, Truncated: res.Truncated, SQL: res.SQL}, nil
 }
 
-// Hunt runs the detectors and keeps their findings, with the analyst
-// status already set on them.
+// Hunt runs the detectors and merges their findings into the findings
+// store, which keeps the analyst status of findings seen before.
 func (b *Backend) Hunt(ctx context.Context, q store.Querier) ([]server.Finding, error) {
-	cfg := *b.cfg.Hunt
-	fs, err := detect.Hunt(ctx, q, cfg)
+	fs, err := detect.Hunt(ctx, q, *b.cfg.Hunt)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]server.Finding, 0, len(fs))
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, f := range fs {
-		if f.Suppressed != "" {
-			continue
+	stored, err := b.findings.Merge(fs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]server.Finding, 0, len(stored))
+	for _, f := range stored {
+		if f.Suppressed == "" {
+			out = append(out, convertFinding(f))
 		}
-		sf := convertFinding(f)
-		if st, ok := b.status[sf.ID]; ok {
-			sf.Status = st
-		}
-		b.findings[sf.ID] = sf
-		out = append(out, sf)
 	}
 	return out, nil
 }
@@ -147,35 +138,29 @@ func convertFinding(f detect.Finding) server.Finding {
 	}
 }
 
-// List returns the findings of the hunts run so far, best first.
+// List returns the stored findings (suppressed ones left out), best first.
 func (b *Backend) List(ctx context.Context) ([]server.Finding, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make([]server.Finding, 0, len(b.findings))
-	for _, f := range b.findings {
-		out = append(out, f)
+	fs, err := b.findings.Load()
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Score != out[j].Score {
-			return out[i].Score > out[j].Score
+	out := make([]server.Finding, 0, len(fs))
+	for _, f := range fs {
+		if f.Suppressed == "" {
+			out = append(out, convertFinding(f))
 		}
-		return out[i].ID < out[j].ID
-	})
+	}
 	return out, nil
 }
 
 // SetStatus records an analyst's status; later hunts keep it.
 func (b *Backend) SetStatus(ctx context.Context, id, status string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	f, ok := b.findings[id]
-	if !ok {
-		return fmt.Errorf("cannot find finding %q", id)
+	st, err := detect.ParseStatus(status)
+	if err != nil {
+		return err
 	}
-	f.Status = status
-	b.findings[id] = f
-	b.status[id] = status
-	return nil
+	_, err = b.findings.SetStatus(id, st)
+	return err
 }
 
 // Audit audits security groups and NACLs against the reader's flows.
