@@ -216,6 +216,14 @@ GROUP BY srcaddr, dstaddr, dstport`
 	if err != nil {
 		return nil, err
 	}
+	// Per-host baseline: a host with usual remote-admin relationships is an
+	// admin host (bastion, management server); its new pairs are its job.
+	admin := map[string]bool{}
+	for k, pi := range hist {
+		if slices.Contains(ports, int(toInt(k[2]))) && env.usualPair(pi) {
+			admin[k[0]] = true
+		}
+	}
 	var out []Finding
 	for _, src := range srcs {
 		var f Finding
@@ -251,6 +259,11 @@ GROUP BY srcaddr, dstaddr, dstport`
 		f.MITRE = []string{"T1021"}
 		f.Title = fmt.Sprintf("lateral movement: %s opened remote-admin sessions to %d new internal %s", src, len(dsts), plural(int64(len(dsts)), "host", "hosts"))
 		f.Evidence = map[string]any{"new_hosts": len(dsts), "new_pairs": len(conds)}
+		if admin[src] {
+			f.Severity = Low
+			f.Score /= 2
+			f.Evidence["admin_host"] = "the host has usual remote-admin sessions in the baseline (bastion or management host)"
+		}
 		if len(conds) > 20 {
 			conds = conds[:20]
 		}

@@ -86,8 +86,6 @@ func TestStitch(t *testing.T) {
 	}, 2)
 }
 
-
-
 func udpSlices() []detect.Slice {
 	return []detect.Slice{
 		{Key: "u", Start: 0, End: 1, Flags: -1, Proto: 17}, {Key: "u", Start: 30, End: 31, Flags: -1, Proto: 17},

@@ -122,8 +122,12 @@ func TestLoggingGap(t *testing.T) {
 	}
 	fs = append(fs, detecttest.Flow{ENI: "eni-d", Start: day0 + 600, Status: "SKIPDATA"})
 	got := hunt(t, "logging_gap", fs, detect.Config{})
-	if len(only(t, got, detect.Medium)) != 2 {
-		t.Fatalf("want a shared gap and a SKIPDATA finding:%s", describe(got))
+	f := wantOne(t, got, detect.High, "all-enis")
+	if f.Evidence["minutes"] != int64(40) {
+		t.Fatalf("evidence %v", f.Evidence)
+	}
+	if len(got) != 2 {
+		t.Fatalf("want the shared gap and a low SKIPDATA finding:%s", describe(got))
 	}
 }
 

@@ -32,7 +32,7 @@ WHERE `+inWindow+` AND log_status = 'SKIPDATA' GROUP BY interface_id`, []any{fro
 		first, last := ts(r.Int(2)), ts(r.Int(3))
 		out = append(out, Finding{
 			Title:     fmt.Sprintf("logging gap: %s skipped records (SKIPDATA) %d times", eni, r.Int(1)),
-			Severity:  Medium,
+			Severity:  Low, // capacity limits cause it too; a gap shared by many ENIs is the alarm
 			Score:     50,
 			MITRE:     []string{"T1562.001"},
 			Entity:    Entity{EntityENI, eni},
@@ -108,6 +108,7 @@ WHERE `+inWindow+` GROUP BY interface_id, CAST(floor(start / `+fmt.Sprint(bs)+`)
 			SQL:      evidenceSQL(first.Add(-10*60e9), last.Add(10*60e9), "interface_id IN "+inList(enis)),
 		}
 		if len(enis) == 1 {
+			f.Severity = Low // one ENI going quiet is usually its workload
 			f.Entity = Entity{EntityENI, enis[0]}
 			f.Title = fmt.Sprintf("logging gap: %s was silent for %d minutes", enis[0], f.Evidence["minutes"])
 		} else {

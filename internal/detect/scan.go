@@ -26,6 +26,7 @@ func init() {
 		mitre: []string{"T1046", "T1018", "T1595.001"},
 		params: []Param{
 			p("min_hosts", 20.0, "distinct destination hosts on one port in the window"),
+			p("min_hosts_internet", 50.0, "distinct hosts for a sweep from the internet to rise above low (every public host is swept all day)"),
 			p("slow_after_seconds", 3600.0, "a sweep spread over more than this is reported as slow"),
 		},
 		sev: High,
@@ -119,6 +120,9 @@ GROUP BY srcaddr, dstport, protocol HAVING count(DISTINCT dstaddr) >= ?`
 		}
 		f.Title = fmt.Sprintf("%s: %s probed port %d on %d hosts", kind, src, port, hosts)
 		f.Severity = scanSeverity(env, src, r.Str(8))
+		if f.Severity == Medium && hosts < env.Int("min_hosts_internet") {
+			f.Severity = Low
+		}
 		out = append(out, f)
 		return nil
 	})
