@@ -142,7 +142,7 @@ export async function finding(app: HTMLElement, id: string) {
         h('dl', { class: 'kv' },
           h('dt', {}, 'detector'), h('dd', {}, f.detector),
           h('dt', {}, 'entity'), h('dd', {}, f.entity.kind + ' ', entityLink(f.entity.value)),
-          h('dt', {}, 'counterparts'), h('dd', {}, (f.counterparts || []).flatMap((c, i) => (i ? [', ', entityLink(c)] : [entityLink(c)]))),
+          h('dt', {}, 'counterparts'), h('dd', {}, counterparts(f.counterparts || [])),
           h('dt', {}, 'ports'), h('dd', {}, (f.ports || []).join(', ')),
           h('dt', {}, 'MITRE ATT&CK'), h('dd', { class: 'mitre' }, (f.mitre || []).map((m) => h('span', { class: 'tag' }, m))),
           h('dt', {}, 'first seen'), h('dd', {}, fmtTime(f.first_seen)),
@@ -160,27 +160,44 @@ export async function finding(app: HTMLElement, id: string) {
     card(`Evidence flows${ev ? ` (${ev.rows.length}${ev.truncated ? '+' : ''})` : ''}`,
       ev ? table(ev.columns, ev.rows, { limit: 200 }) : errorBox(res.evidence_error || 'no evidence query')),
   );
-  // Timeline: evidence flows per time bucket, from the first time-like column.
-  const pts: [number, number][] = [];
+  timeChart(timeline, [{ name: 'evidence flows', data: evidenceTimeline(ev, f), color: '#f97316', area: true }],
+    { markFrom: Date.parse(f.first_seen), markTo: Date.parse(f.last_seen) });
+}
+
+// counterparts lists the first addresses as links and counts the rest.
+function counterparts(list: string[]): (Node | string)[] {
+  const shown = list.slice(0, 24).flatMap((c, i) => (i ? [', ', entityLink(c)] : [entityLink(c)]));
+  if (list.length > 24) shown.push(h('span', { class: 'muted' }, ` and ${list.length - 24} more`));
+  return shown;
+}
+
+// evidenceTimeline counts evidence flows per time bucket, with the bucket
+// width fitted to their span and empty buckets drawn as zero, over the
+// finding's window when the evidence has no time column.
+function evidenceTimeline(ev: Result | undefined, f: Finding): [number, number][] {
+  const times: number[] = [];
   if (ev) {
     const ti = ev.columns.findIndex((c) => ['start', 'ts_start', 't', 'first_seen', 'time', 'window_start'].includes(c.toLowerCase()));
-    const bi = ev.columns.findIndex((c) => c.toLowerCase() === 'bytes');
     if (ti >= 0) {
-      const byT = new Map<number, number>();
       for (const r of ev.rows) {
         const v = r[ti];
         const ms = typeof v === 'number' ? v * 1000 : Date.parse(String(v));
-        if (Number.isNaN(ms)) continue;
-        const k = Math.floor(ms / 60000) * 60000;
-        byT.set(k, (byT.get(k) ?? 0) + (bi >= 0 ? 1 : 1));
+        if (!Number.isNaN(ms)) times.push(ms);
       }
-      pts.push(...[...byT.entries()].sort((a, b) => a[0] - b[0]));
     }
   }
-  if (!pts.length) {
-    pts.push([Date.parse(f.first_seen), 1], [Date.parse(f.last_seen), 1]);
+  let lo = Math.min(...times), hi = Math.max(...times);
+  if (!times.length) {
+    lo = Date.parse(f.first_seen);
+    hi = Date.parse(f.last_seen);
   }
-  timeChart(timeline, [{ name: 'evidence flows per minute', data: pts, color: '#f97316', area: true }], { markFrom: Date.parse(f.first_seen), markTo: Date.parse(f.last_seen) });
+  const steps = [10e3, 60e3, 300e3, 600e3, 3600e3, 6 * 3600e3, 86400e3];
+  const width = steps.find((w) => (hi - lo) / w <= 60) ?? 86400e3;
+  const start = Math.floor(lo / width) * width - width;
+  const n = Math.floor((hi - start) / width) + 2;
+  const counts = new Array(n).fill(0);
+  for (const t of times) counts[Math.floor((t - start) / width)]++;
+  return counts.map((c, i) => [start + i * width, c] as [number, number]);
 }
 
 // ---------------------------------------------------------------- entity
@@ -322,22 +339,36 @@ export async function audit(app: HTMLElement, features: Record<string, boolean>)
   renderAudit(app, res);
 }
 
-// renderAudit shows every list of records in the audit result as a table,
-// rules first, worst first as the auditor ordered them.
+const auditTitles: Record<string, string> = {
+  open_used: 'Over-broad rules (open to 0.0.0.0/0 or ::/0) that outside sources used, worst first',
+  unused: 'Unused rules: no flow matched them in the window',
+  rules: 'Security-group rules with hit counts',
+  nacl: 'Network ACL entries with hit counts',
+  rejects: 'REJECTs explained: the security group or NACL that refused them',
+  unexplained: 'Accepted traffic the loaded rules cannot explain',
+  violations: 'Segmentation policy violations',
+};
+
+// renderAudit shows the audit report: its counts as figures, then each list
+// as a table, the lists people act on first.
 function renderAudit(app: HTMLElement, res: any) {
-  const sections: [string, any][] = Array.isArray(res) ? [['results', res]] : Object.entries(res || {});
-  for (const [name, v] of sections) {
-    const title = name.replace(/_/g, ' ');
+  const entries: [string, any][] = Array.isArray(res) ? [['results', res]] : Object.entries(res || {});
+  const order = Object.keys(auditTitles);
+  const scalars = entries.filter(([, v]) => v === null || typeof v !== 'object');
+  app.append(h('div', { class: 'stats' }, scalars.filter(([, v]) => v !== null && v !== '').map(([k, v]) =>
+    stat(k.replace(/_/g, ' '), typeof v === 'number' ? fmtNum(v) : /^\d{4}-/.test(String(v)) ? fmtTime(v) : String(v)))));
+  const lists = entries.filter(([, v]) => v !== null && typeof v === 'object')
+    .sort((a, b) => (order.indexOf(a[0]) + 1 || 99) - (order.indexOf(b[0]) + 1 || 99));
+  for (const [name, v] of lists) {
+    const title = auditTitles[name] ?? name.replace(/_/g, ' ');
     if (Array.isArray(v) && v.length && typeof v[0] === 'object') {
       const cols = [...new Set(v.flatMap((o: any) => Object.keys(o)))];
       const rows = v.map((o: any) => cols.map((c) => (o[c] !== null && typeof o[c] === 'object' ? JSON.stringify(o[c]) : o[c] ?? null)));
       app.append(card(`${title} (${v.length})`, table(cols, rows, { limit: 500 })));
     } else if (Array.isArray(v)) {
-      app.append(card(title, v.length ? h('p', {}, v.join(', ')) : h('p', { class: 'muted' }, 'none')));
-    } else if (v && typeof v === 'object') {
-      app.append(card(title, kv(v)));
+      app.append(card(title, v.length ? h('p', {}, v.join(', ')) : h('p', { class: 'muted' }, 'None.')));
     } else {
-      app.append(card(title, h('p', {}, String(v))));
+      app.append(card(title, kv(v)));
     }
   }
 }

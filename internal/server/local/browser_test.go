@@ -164,6 +164,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	if n := points("timeline"); n <= 0 {
 		t.Errorf("finding timeline has %d points", n)
 	}
+	// Status buttons change the finding's status.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[data-status="acknowledged"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('finding-status').textContent === 'acknowledged'`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Errorf("status button did not acknowledge the finding: %v", err)
+	}
 	shot("finding")
 	checkClean("finding")
 
