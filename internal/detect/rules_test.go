@@ -1,6 +1,7 @@
 package detect_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -71,5 +72,26 @@ func TestConfigValidate(t *testing.T) {
 	c, err := detect.ParseConfig([]byte("internal_cidrs: [10.0.0.0/16]\ndetectors:\n  beaconing: {params: {min_score: 0.8}}\n"), "c.yaml")
 	if err != nil || c.BaselineDays != 7 || len(c.Internal()) != 1 {
 		t.Fatalf("valid config: %v %+v", err, c)
+	}
+}
+
+func TestExampleRuleFileIsValid(t *testing.T) {
+	b, err := os.ReadFile("testdata/rules/smb_to_internet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := detect.ParseRule(b, "testdata/rules/smb_to_internet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Test.Records != "smb_to_internet.log" || r.Test.Expect != 1 {
+		t.Fatalf("test section: %+v", r.Test)
+	}
+	c, err := os.ReadFile("testdata/hunt.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := detect.ParseConfig(c, "testdata/hunt.yaml"); err != nil {
+		t.Fatal(err)
 	}
 }
