@@ -88,6 +88,12 @@ start)
   dir="$(cd "$dir" && pwd)"
   stop
   for i in 1 2; do
+    if curl -fsS "http://127.0.0.1:$((base + i - 1))/ping" >/dev/null 2>&1; then
+      echo "clickhouse: port $((base + i - 1)) already answers: another server runs there (set FLOWHUNT_CH_PORT)" >&2
+      exit 1
+    fi
+  done
+  for i in 1 2; do
     http=$((base + i - 1))
     config "$i" "$http" $((http + 1000)) $((http + 2000))
     d="$dir/shard$i"

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"runtime"
 	"sort"
 	"strconv"
@@ -282,7 +281,7 @@ type pendingObject struct {
 // batches; the ledger brackets every insert.
 type worker struct {
 	run     *ingestRun
-	buf     []byte
+	bufs    [][]byte // TabSeparated rows per shard
 	rejects []byte
 	rows    int
 	pending []pendingObject
@@ -296,7 +295,13 @@ func (w *worker) loop(ctx context.Context, ch <-chan job) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		mark := len(w.buf)
+		if w.bufs == nil {
+			w.bufs = make([][]byte, len(w.run.s.shards))
+		}
+		marks := make([]int, len(w.bufs))
+		for k := range w.bufs {
+			marks[k] = len(w.bufs[k])
+		}
 		rmark := len(w.rejects)
 		rows := w.rows
 		p, err := w.decode(ctx, j)
@@ -305,7 +310,10 @@ func (w *worker) loop(ctx context.Context, ch <-chan job) error {
 				return ctx.Err()
 			}
 			// The object leaves nothing behind: drop what it added.
-			w.buf, w.rejects, w.rows = w.buf[:mark], w.rejects[:rmark], rows
+			for k := range w.bufs {
+				w.bufs[k] = w.bufs[k][:marks[k]]
+			}
+			w.rejects, w.rows = w.rejects[:rmark], rows
 			w.run.fail(j, err)
 			continue
 		}
@@ -372,8 +380,14 @@ func (w *worker) append(b *flowlog.Batch, object string, fallback int32) {
 	}
 	w.der.Compute(b, w.run.s.nets, fallback)
 	d := &w.der
-	buf := w.buf
+	nshards := uint32(len(w.bufs))
+	hasENI := b.Has(flowlog.InterfaceID)
 	for i := 0; i < b.Len; i++ {
+		sh := uint32(0)
+		if nshards > 1 && hasENI && !b.Null[flowlog.InterfaceID][i] {
+			sh = shardOf(b.Str[flowlog.InterfaceID].Get(i)) % nshards
+		}
+		buf := w.bufs[sh]
 		for k, c := range flowColumns {
 			if k > 0 {
 				buf = append(buf, '\t')
@@ -423,10 +437,23 @@ func (w *worker) append(b *flowlog.Batch, object string, fallback int32) {
 				panic("BUG: no ClickHouse encoding for derived column " + c.Name)
 			}
 		}
-		buf = append(buf, '\n')
+		w.bufs[sh] = append(buf, '\n')
 	}
-	w.buf = buf
 	w.rows += b.Len
+}
+
+// shardOf places an interface's flows on one shard (FNV-1a of its id), so
+// per-ENI work stays shard-local. Rows go straight to the shards' local
+// tables: each INSERT answers for one shard only, so a shard that is down
+// fails the flush before the ledger says "done", on every release, and the
+// rows skip the Distributed table's second hop.
+func shardOf(eni []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range eni {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
 }
 
 func (w *worker) dateText(day int32) []byte {
@@ -467,15 +494,17 @@ func (w *worker) flush(ctx context.Context) error {
 	if err := s.entry.insert(ctx, s.table(ledgerTable), started, false, nil); err != nil {
 		return err
 	}
-	if len(w.buf) > 0 {
+	for k, buf := range w.bufs {
+		if len(buf) == 0 {
+			continue
+		}
 		var zb bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
-		zw.Write(w.buf)
+		zw.Write(buf)
 		zw.Close()
-		// Synchronous: the INSERT returns once every shard has its rows, so
-		// the "done" row below never runs ahead of them.
-		set := url.Values{"insert_distributed_sync": {"1"}}
-		if err := s.entry.insert(ctx, s.table(store.FlowTable), zb.Bytes(), true, set); err != nil {
+		// The INSERT returns once the shard has the rows, so the "done"
+		// row below never runs ahead of them.
+		if err := s.shards[k].insert(ctx, s.table(s.flowsLocalName()), zb.Bytes(), true, nil); err != nil {
 			return err
 		}
 	}
@@ -500,7 +529,10 @@ func (w *worker) flush(ctx context.Context) error {
 		}
 	}
 	w.run.mu.Unlock()
-	w.pending, w.buf, w.rejects, w.rows = w.pending[:0], w.buf[:0], w.rejects[:0], 0
+	for k := range w.bufs {
+		w.bufs[k] = w.bufs[k][:0]
+	}
+	w.pending, w.rejects, w.rows = w.pending[:0], w.rejects[:0], 0
 	return nil
 }
 

@@ -37,6 +37,10 @@ func TestMain(m *testing.M) {
 		clusterDir = dir
 		defer os.RemoveAll(dir)
 		script, _ := filepath.Abs("../../../scripts/clickhouse.sh")
+		// Ports of their own per test process, so parallel packages and a
+		// developer's server do not collide.
+		port := 18200 + (os.Getpid()%400)*2
+		os.Setenv("FLOWHUNT_CH_PORT", fmt.Sprint(port))
 		out, err := exec.Command(script, "start", dir).Output()
 		if err != nil {
 			msg := ""

@@ -402,10 +402,15 @@ func diffLines(got, want []string) string {
 
 // Findings runs every detector over b for the data set's window and
 // returns "detector|entity" lines, sorted, for comparing stores.
-func Findings(t testing.TB, b store.Backend, d *Data) ([]string, error) {
+// Detectors named in skip are disabled.
+func Findings(t testing.TB, b store.Backend, d *Data, skip ...string) ([]string, error) {
 	t.Helper()
 	r := reader(t, b, store.ReaderOptions{})
-	cfg := detect.Config{From: d.Start, To: d.End, Parallel: 1}
+	cfg := detect.Config{From: d.Start, To: d.End, Parallel: 1, Detectors: map[string]detect.DetectorConfig{}}
+	off := false
+	for _, s := range skip {
+		cfg.Detectors[s] = detect.DetectorConfig{Enabled: &off}
+	}
 	fs, err := detect.Hunt(context.Background(), r, cfg)
 	var out []string
 	for _, f := range fs {
