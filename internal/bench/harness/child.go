@@ -25,7 +25,7 @@ type childResult struct {
 // hunt run as children rather than in the harness. stdout goes to out when
 // given, else into the result.
 func (h *harness) runChild(ctx context.Context, out io.Writer, args ...string) (childResult, error) {
-	cmd := exec.CommandContext(ctx, h.cfg.Binary, args...)
+	cmd := exec.CommandContext(ctx, h.cfg.Binary, append(append([]string(nil), h.cfg.BinaryArgs...), args...)...)
 	cmd.Env = append(os.Environ(), h.cfg.ChildEnv...)
 	var stdout, stderr bytes.Buffer
 	if out != nil {

@@ -28,12 +28,13 @@ import (
 
 // Config selects what a harness run measures.
 type Config struct {
-	Binary   string   // the flowhunt executable run as a child (generate, ingest, hunt); required
-	ChildEnv []string // extra environment of children (KEY=value)
-	CacheDir string   // generated data sets, reused across runs; required
-	WorkDir  string   // scratch (data directories, DuckDB files); default a new directory in CacheDir, removed after
-	Sizes    []int64  // records per data set; default 1M and 10M
-	Seed     uint64   // simulator seed; default 1
+	Binary     string   // the flowhunt executable run as a child (generate, ingest, hunt); required
+	BinaryArgs []string // arguments before the verb (a test binary's "-test.run=… --")
+	ChildEnv   []string // extra environment of children (KEY=value)
+	CacheDir   string   // generated data sets, reused across runs; required
+	WorkDir    string   // scratch (data directories, DuckDB files); default a new directory in CacheDir, removed after
+	Sizes      []int64  // records per data set; default 1M and 10M
+	Seed       uint64   // simulator seed; default 1
 
 	IngestRounds int // interleaved rounds of floor / flowhunt / read_csv per size; default 3
 	QueryRuns    int // runs of each seed query per engine; default 5

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowhunt/flowhunt/internal/bench"
+	"github.com/flowhunt/flowhunt/internal/bench/harness"
+)
+
+// TestBenchChild is not a test: the harness test runs this test binary as
+// its "flowhunt" child (`-test.run=^TestBenchChild$ -- ingest …`), so the
+// real verbs run in a separate process with their own rusage.
+func TestBenchChild(t *testing.T) {
+	if os.Getenv("FLOWHUNT_BENCH_CHILD") != "1" {
+		return
+	}
+	args := flag.Args()
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "no verb")
+		os.Exit(exitUsage)
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "unknown verb %q\n", args[0])
+		os.Exit(exitUsage)
+	}
+	if err := cmd.run(context.Background(), args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "flowhunt %s: %v\n", args[0], err)
+		os.Exit(exitError)
+	}
+	os.Exit(exitOK)
+}
+
+// TestBenchHarness runs the whole harness on the smallest data set the
+// simulator makes (about 190k records) with one run of everything: every
+// figure must be there, measured, and the second run must reuse the data.
+func TestBenchHarness(t *testing.T) {
+	if os.Getenv("FLOWHUNT_BENCH_CHILD") == "1" {
+		return
+	}
+	cache := t.TempDir()
+	cfg := harness.Config{
+		Binary:        os.Args[0],
+		BinaryArgs:    []string{"-test.run=^TestBenchChild$", "--"},
+		ChildEnv:      []string{"FLOWHUNT_BENCH_CHILD=1"},
+		CacheDir:      cache,
+		Sizes:         []int64{100_000},
+		IngestRounds:  1,
+		QueryRuns:     1,
+		DecoderSample: 2 << 20,
+		DecoderCPU:    50 * time.Millisecond,
+	}
+	rep, err := harness.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Datasets) != 1 || rep.Datasets[0].Records < 100_000 || rep.Datasets[0].GenCached {
+		t.Fatalf("data sets = %+v, want one freshly generated with at least 100k records", rep.Datasets)
+	}
+	ds := rep.Datasets[0]
+	if ds.Objects == 0 || ds.GzipBytes == 0 || ds.TextBytes <= ds.GzipBytes {
+		t.Errorf("data set sizes not measured: %+v", ds)
+	}
+	withAnchor := []string{"ingest_rate/100k", "ingest_floor/100k", "query_q1/100k", "query_q2/100k", "query_q3/100k", "query_q4/100k", "decoder_mbps"}
+	plain := []string{"ingest_rss/100k", "hunt_per_m/100k", "hunt_seconds/100k", "hunt_rss/100k", "decoder_allocs", "generate_seconds/100k"}
+	for _, k := range append(withAnchor, plain...) {
+		f := rep.Figure(k)
+		if f == nil {
+			t.Errorf("report lacks figure %s", k)
+			continue
+		}
+		if f.Flowhunt <= 0 && k != "decoder_allocs" {
+			t.Errorf("%s: flowhunt figure %v", k, f.Flowhunt)
+		}
+	}
+	for _, k := range withAnchor {
+		if f := rep.Figure(k); f != nil && f.Anchor <= 0 {
+			t.Errorf("%s: no anchor measured", k)
+		}
+	}
+	if f := rep.Figure("query_q3/100k"); f != nil && !strings.Contains(f.Note, " rows") {
+		t.Errorf("query note %q does not give the row count", f.Note)
+	}
+	if f := rep.Figure("ingest_rss/100k"); f != nil && (f.Flowhunt < 5 || f.Flowhunt > 64<<10) {
+		t.Errorf("ingest peak RSS %v MiB is not a child's rusage", f.Flowhunt)
+	}
+	md := rep.Markdown()
+	if !strings.Contains(md, "| ingest 100k records |") || !strings.Contains(md, "DuckDB read_csv") {
+		t.Errorf("table:\n%s", md)
+	}
+
+	// The data set is cached: a second run generates nothing.
+	cfg.Sizes = []int64{100_000}
+	rep2, err := harness.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep2.Datasets[0].GenCached || rep2.Datasets[0].Records != ds.Records {
+		t.Errorf("second run data set = %+v, want the cached one with %d records", rep2.Datasets[0], ds.Records)
+	}
+	rows := bench.Spread([]*bench.Report{rep, rep2})
+	if len(rows) != len(withAnchor) {
+		t.Errorf("Spread compared %d figures, want %d", len(rows), len(withAnchor))
+	}
+	entries, _ := os.ReadDir(cache)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "work-") || strings.HasSuffix(e.Name(), ".tmp") {
+			t.Errorf("scratch left in the cache: %s", filepath.Join(cache, e.Name()))
+		}
+	}
+}
