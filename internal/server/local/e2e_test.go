@@ -280,3 +280,38 @@ func percentile(d []time.Duration, p float64) time.Duration {
 }
 
 var _ = strings.TrimSpace
+
+// TestWatchPollsNewObjects: --watch ingests what appeared since the last
+// poll, and nothing twice.
+func TestWatchPollsNewObjects(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	gen := filepath.Join(dir, "gen")
+	if _, err := simulate.Generate(ctx, simulate.Config{Seed: 3, Duration: time.Hour, Scale: 0.05, NoFormats: true, NoSideFiles: true}, gen); err != nil {
+		t.Fatal(err)
+	}
+	b, err := local.Open(ctx, local.Config{Store: duckdb.Config{Dir: filepath.Join(dir, "data")}, Watch: []string{filepath.Join(gen, "s3")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.Deps().Watcher == nil {
+		t.Fatal("a backend with --watch sources has no watcher")
+	}
+	n1, err := b.Poll(ctx)
+	if err != nil || n1 == 0 {
+		t.Fatalf("first poll: %d objects, %v", n1, err)
+	}
+	n2, err := b.Poll(ctx)
+	if err != nil || n2 != 0 {
+		t.Errorf("second poll: %d objects, %v; want 0", n2, err)
+	}
+	// A new object appears: the next poll takes it alone.
+	if _, err := simulate.Generate(ctx, simulate.Config{Seed: 3, Start: simulate.DefaultStart.Add(time.Hour), Duration: time.Hour, Scale: 0.05, NoFormats: true, NoSideFiles: true}, gen); err != nil {
+		t.Fatal(err)
+	}
+	n3, err := b.Poll(ctx)
+	if err != nil || n3 == 0 {
+		t.Errorf("poll after new objects: %d objects, %v", n3, err)
+	}
+}

@@ -181,6 +181,13 @@ func (b *Backend) Lookup(kind, value string) (any, bool) {
 			return nil, false
 		}
 		c, ok = b.cfg.Inventory.Lookup("", a)
+	case "instance":
+		for _, in := range b.cfg.Inventory.Instances {
+			if in.ID == value {
+				return map[string]any{"instance_id": in.ID, "name": in.Name, "subnet_id": in.SubnetID, "vpc_id": in.VPCID,
+					"enis": in.ENIs, "security_groups": in.Groups, "tags": in.Tags}, true
+			}
+		}
 	}
 	if !ok {
 		return nil, false
