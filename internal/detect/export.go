@@ -17,6 +17,7 @@ import (
 // WriteJSONL writes one finding per line.
 func WriteJSONL(w io.Writer, fs []Finding) error {
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // the SQL's < and > stay readable
 	for i := range fs {
 		if err := enc.Encode(&fs[i]); err != nil {
 			return fmt.Errorf("cannot write finding %s: %w", fs[i].ID, err)
@@ -143,18 +144,23 @@ func ASFF(f *Finding, o ASFFOptions) map[string]any {
 	}
 	if a, err := netip.ParseAddr(f.Entity.Value); err == nil {
 		nw := map[string]any{}
-		if a.Is4() {
-			nw["SourceIpV4"] = a.String()
-		} else {
-			nw["SourceIpV6"] = a.String()
+		// The entity is the source, except for detectors centred on the
+		// victim (the counterparts are then the sources).
+		self, peer := "Source", "Destination"
+		if f.Detector == "exposed_port" || f.Detector == "dos_inbound" {
+			self, peer = peer, self
 		}
+		setIP := func(side string, ip netip.Addr) {
+			if ip.Is4() {
+				nw[side+"IpV4"] = ip.String()
+			} else {
+				nw[side+"IpV6"] = ip.String()
+			}
+		}
+		setIP(self, a)
 		if len(f.Counterparts) > 0 {
 			if c, err := netip.ParseAddr(f.Counterparts[0]); err == nil {
-				if c.Is4() {
-					nw["DestinationIpV4"] = c.String()
-				} else {
-					nw["DestinationIpV6"] = c.String()
-				}
+				setIP(peer, c)
 			}
 		}
 		if len(f.Ports) > 0 {
