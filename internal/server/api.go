@@ -263,7 +263,7 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	out := map[string]any{}
 	totals, err := queryRows(ctx, rd, 1, `SELECT count(*) AS flows, coalesce(sum(bytes), 0) AS bytes, coalesce(sum(packets), 0) AS packets,
-		count(*) FILTER (WHERE action = 'REJECT') AS rejected, min("start") AS first, max("end") AS last,
+		coalesce(sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END), 0) AS rejected, min("start") AS first, max("end") AS last,
 		count(DISTINCT interface_id) AS enis FROM vpc_flow_logs WHERE `+cond, args...)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, fmt.Errorf("cannot summarise flows: %w", err))
@@ -281,7 +281,7 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 	out["bucket_seconds"] = b
 	bs := strconv.FormatInt(b, 10)
 	queries := []struct{ key, sql string }{
-		{"series", `SELECT ("start" // ` + bs + `) * ` + bs + ` AS t, coalesce(action, '-') AS action, count(*) AS flows,
+		{"series", `SELECT ("start" - "start" % ` + bs + `) AS t, coalesce(action, '-') AS action, count(*) AS flows,
 			coalesce(sum(bytes), 0) AS bytes, coalesce(sum(packets), 0) AS packets
 			FROM vpc_flow_logs WHERE ` + cond + ` AND "start" IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`},
 		{"top_talkers", `SELECT srcaddr, sum(bytes) AS bytes, count(*) AS flows, count(DISTINCT dstaddr) AS peers

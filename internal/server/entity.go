@@ -58,7 +58,7 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 	out := map[string]any{"kind": kind, "value": value}
 
 	totals, err := queryRows(ctx, rd, 1, `SELECT count(*) AS flows, coalesce(sum(bytes), 0) AS bytes,
-		count(*) FILTER (WHERE action = 'REJECT') AS rejected, min("start") AS first, max("end") AS last
+		coalesce(sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END), 0) AS rejected, min("start") AS first, max("end") AS last
 		FROM vpc_flow_logs WHERE `+where, args...)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, fmt.Errorf("cannot summarise %s %s: %w", kind, value, err))
@@ -88,16 +88,16 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		sql  string
 		args []any
 	}{
-		{"series", `SELECT ("start" // ` + bs + `) * ` + bs + ` AS t,
-			coalesce(sum(bytes) FILTER (WHERE ` + inExpr + `), 0) AS bytes_in,
-			coalesce(sum(bytes) FILTER (WHERE NOT (` + inExpr + `)), 0) AS bytes_out,
-			count(*) AS flows, count(*) FILTER (WHERE action = 'REJECT') AS rejected
+		{"series", `SELECT ("start" - "start" % ` + bs + `) AS t,
+			coalesce(sum(CASE WHEN ` + inExpr + ` THEN bytes ELSE 0 END), 0) AS bytes_in,
+			coalesce(sum(CASE WHEN ` + inExpr + ` THEN 0 ELSE bytes END), 0) AS bytes_out,
+			count(*) AS flows, coalesce(sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END), 0) AS rejected
 			FROM vpc_flow_logs WHERE ` + where + ` AND "start" IS NOT NULL GROUP BY 1 ORDER BY 1`, seriesArgs},
 		{"edges", `SELECT srcaddr, dstaddr, sum(bytes) AS bytes, count(*) AS flows,
-			count(*) FILTER (WHERE action = 'REJECT') AS rejected
+			coalesce(sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END), 0) AS rejected
 			FROM vpc_flow_logs WHERE ` + where + ` AND srcaddr IS NOT NULL GROUP BY 1, 2 ORDER BY 3 DESC, 4 DESC, 1, 2 LIMIT 40`, args},
 		{"ports", `SELECT dstport, protocol, count(*) AS flows, sum(bytes) AS bytes,
-			count(*) FILTER (WHERE action = 'REJECT') AS rejected, count(DISTINCT srcaddr) AS sources
+			coalesce(sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END), 0) AS rejected, count(DISTINCT srcaddr) AS sources
 			FROM vpc_flow_logs WHERE ` + where + ` AND dstport IS NOT NULL GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 25`, args},
 		{"flows", `SELECT "start", "end", interface_id, srcaddr, srcport, dstaddr, dstport, protocol, packets, bytes, action, log_status
 			FROM vpc_flow_logs WHERE ` + where + ` ORDER BY "start" DESC, srcaddr, dstaddr LIMIT 100`, args},
