@@ -16,5 +16,6 @@ else
 fi
 dist=../internal/server/dist
 rm -rf "$dist/assets" "$dist/index.html"
+npx --no-install tsc --noEmit -p .   # type-check (Vite itself only strips types)
 npx --no-install vite build --logLevel warn
 test -f "$dist/index.html"

@@ -1,8 +1,10 @@
 // DOM helpers: small, explicit, no framework.
 
 type Child = Node | string | number | null | undefined | false;
+// Kids are children, possibly in nested arrays (flattened when added).
+export type Kids = Child | Kids[];
 
-export function h(tag: string, attrs: Record<string, any> = {}, ...children: (Child | Child[])[]): HTMLElement {
+export function h(tag: string, attrs: Record<string, any> = {}, ...children: Kids[]): HTMLElement {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
@@ -90,7 +92,7 @@ export function table(columns: string[], rows: unknown[][], opts: TableOpts = {}
       h('tbody', {}, shown.map((r) => h('tr', {}, r.map((v, i) => h('td', { class: typeof v === 'number' ? 'num' : '' }, cell(columns[i], v, r))))))));
 }
 
-export function card(title: string, ...body: (Child | Child[])[]): HTMLElement {
+export function card(title: string, ...body: Kids[]): HTMLElement {
   return h('section', { class: 'card' }, h('h3', {}, title), ...body);
 }
 
