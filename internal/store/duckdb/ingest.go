@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/flowhunt/flowhunt/internal/flowlog"
 	"github.com/flowhunt/flowhunt/internal/source"
 )
@@ -226,7 +224,6 @@ type worker struct {
 	rows    int64
 	batch   flowlog.Batch
 	der     derived
-	vals    []parquet.Value
 	idx     map[int32][]int32
 }
 
@@ -375,8 +372,7 @@ func (wk *worker) write(b *flowlog.Batch, object string, fallbackDay int32) erro
 		if err != nil {
 			return err
 		}
-		wk.vals, err = seg.write(b, &wk.der, nil, object, wk.run.opts.Batch, wk.vals)
-		return err
+		return seg.write(b, &wk.der, nil, object, wk.run.opts.Batch)
 	}
 	for k := range wk.idx {
 		wk.idx[k] = wk.idx[k][:0]
@@ -392,7 +388,7 @@ func (wk *worker) write(b *flowlog.Batch, object string, fallbackDay int32) erro
 		if err != nil {
 			return err
 		}
-		if wk.vals, err = seg.write(b, &wk.der, idx, object, wk.run.opts.Batch, wk.vals); err != nil {
+		if err := seg.write(b, &wk.der, idx, object, wk.run.opts.Batch); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,13 +13,16 @@ import (
 
 	"github.com/flowhunt/flowhunt/internal/flowlog"
 	"github.com/flowhunt/flowhunt/internal/store"
+	"github.com/flowhunt/flowhunt/internal/store/pqwrite"
 )
 
 // Segment encoding, chosen by measurement (docs/storage.md): dictionary
-// pages for strings, snappy pages, big row groups.
+// pages for strings, snappy pages, DuckDB-sized row groups.
 var (
-	segmentCodec compress.Codec = &snappy.Codec{}
-	rowGroupRows int64          = 256 << 10
+	segmentCodec = pqwrite.Snappy
+	rowGroupRows = 122880
+	// rejectCodec compresses the rejects files parquet-go writes.
+	rejectCodec compress.Codec = &snappy.Codec{}
 )
 
 // derived holds the derived columns of one batch, computed once in Go.
@@ -122,61 +126,57 @@ func floorDiv(a, b int64) int64 {
 // segCol is one column of a segment file.
 type segCol struct {
 	name  string
-	index int           // leaf column index in the Parquet schema
 	field flowlog.Field // AWS field, when aws
 	aws   bool
 }
 
 // flowSegment is a flow segment file being written.
 type flowSegment struct {
-	seg    Segment
-	path   string
-	f      *os.File
-	w      *parquet.Writer
-	cols   []segCol
-	byName map[string]int // index into cols
-	rg     int64          // rows in the open row group
-	objs   map[string]bool
+	seg  Segment
+	path string
+	f    *os.File
+	bw   *bufio.Writer
+	w    *pqwrite.Writer
+	cols []segCol
+	objs map[string]bool
 }
 
-// flowSchema returns the Parquet schema of a segment whose records carry
-// the fields in mask: those AWS columns and every derived column.
-func flowSchema(mask uint64) (*parquet.Schema, []string) {
-	g := parquet.Group{}
-	var names []string
+// segmentColumns returns the columns of a segment whose records carry the
+// fields in mask: those AWS columns and every derived column.
+func segmentColumns(mask uint64) ([]pqwrite.Column, []segCol) {
+	var pcs []pqwrite.Column
+	var scs []segCol
 	for _, c := range store.FlowColumns() {
 		if c.AWS && mask&(1<<c.Field) == 0 {
 			continue
 		}
-		names = append(names, c.Name)
-		var n parquet.Node
+		pc := pqwrite.Column{Name: c.Name, Optional: true}
 		switch c.Type {
 		case "INTEGER":
-			n = parquet.Optional(parquet.Int(32))
+			pc.Type = pqwrite.Int32
 		case "BIGINT":
-			n = parquet.Optional(parquet.Int(64))
+			pc.Type = pqwrite.Int64
 		case "VARCHAR":
-			n = parquet.Optional(parquet.Encoded(parquet.String(), &parquet.RLEDictionary))
+			pc.Type = pqwrite.String
 		case "DATE":
-			n = parquet.Date()
+			pc.Type, pc.Optional = pqwrite.Date, false
 		case "TIMESTAMP":
-			n = parquet.Optional(parquet.TimestampAdjusted(parquet.Microsecond, false))
+			pc.Type = pqwrite.Timestamp
 		case "UINTEGER":
-			n = parquet.Optional(parquet.Uint(32))
+			pc.Type = pqwrite.Uint32
 		case "BLOB":
-			n = parquet.Optional(parquet.Leaf(parquet.ByteArrayType))
+			pc.Type = pqwrite.Bytes
 		default:
 			panic("BUG: no Parquet type for column type " + c.Type)
 		}
 		switch c.Name {
-		case store.ColSourceObject, store.ColIngestBatch:
-			n = parquet.Encoded(parquet.String(), &parquet.RLEDictionary)
-		case store.ColSourceLine:
-			n = parquet.Int(64)
+		case store.ColSourceObject, store.ColIngestBatch, store.ColSourceLine:
+			pc.Optional = false
 		}
-		g[c.Name] = n
+		pcs = append(pcs, pc)
+		scs = append(scs, segCol{name: c.Name, field: c.Field, aws: c.AWS})
 	}
-	return parquet.NewSchema("vpc_flow_logs", g), names
+	return pcs, scs
 }
 
 func newFlowSegment(dir, rel string, mask uint64, date, batch string) (*flowSegment, error) {
@@ -188,180 +188,87 @@ func newFlowSegment(dir, rel string, mask uint64, date, batch string) (*flowSegm
 	if err != nil {
 		return nil, fmt.Errorf("cannot create segment %s: %w", rel, err)
 	}
-	schema, names := flowSchema(mask)
-	// Page bounds (the column index) cost a min/max per page; DuckDB prunes
-	// with row group statistics, which are still written.
-	opts := []parquet.WriterOption{schema, parquet.Compression(segmentCodec), parquet.CreatedBy("flowhunt", "1", ""),
-		parquet.PageBufferSize(1 << 20), parquet.WriteBufferSize(1 << 20)}
-	for _, n := range names {
-		opts = append(opts, parquet.SkipPageBounds(n))
+	pcs, scs := segmentColumns(mask)
+	names := make([]string, len(scs))
+	for i, c := range scs {
+		names[i] = c.name
 	}
-	w := parquet.NewWriter(f, opts...)
-	s := &flowSegment{
-		seg:    Segment{Path: rel, Kind: KindFlows, Date: date, Columns: names, Batch: batch},
-		path:   path,
-		f:      f,
-		w:      w,
-		byName: map[string]int{},
-		objs:   map[string]bool{},
-	}
-	for _, c := range store.FlowColumns() {
-		if c.AWS && mask&(1<<c.Field) == 0 {
-			continue
-		}
-		leaf, ok := schema.Lookup(c.Name)
-		if !ok {
-			panic("BUG: column missing from segment schema: " + c.Name)
-		}
-		s.byName[c.Name] = len(s.cols)
-		s.cols = append(s.cols, segCol{name: c.Name, index: leaf.ColumnIndex, field: c.Field, aws: c.AWS})
-	}
-	return s, nil
+	bw := bufio.NewWriterSize(f, 1<<20)
+	return &flowSegment{
+		seg:  Segment{Path: rel, Kind: KindFlows, Date: date, Columns: names, Batch: batch},
+		path: path,
+		f:    f,
+		bw:   bw,
+		w:    pqwrite.NewWriter(bw, pcs, pqwrite.Options{Codec: segmentCodec, RowGroupRows: rowGroupRows}),
+		cols: scs,
+		objs: map[string]bool{},
+	}, nil
 }
 
-// write appends rows idx of b (all rows when idx is nil).
-func (s *flowSegment) write(b *flowlog.Batch, d *derived, idx []int32, object, batch string, vals []parquet.Value) ([]parquet.Value, error) {
-	if idx == nil {
-		idx = identity(b.Len)
+var directionNames = [][]byte{[]byte(directions[0]), []byte(directions[1]), []byte(directions[2]), []byte(directions[3])}
+
+// write appends rows idx of b (all rows when idx is nil), column by column
+// from the decoder's typed columns.
+func (s *flowSegment) write(b *flowlog.Batch, d *derived, idx []int32, object, batch string) error {
+	n := b.Len
+	if idx != nil {
+		n = len(idx)
 	}
-	n := len(idx)
-	row := idx
-	vals = grow(vals, n)
-	cws := s.w.ColumnWriters()
-	for _, c := range s.cols {
-		ci := c.index
+	w := s.w
+	for ci, c := range s.cols {
 		if c.aws {
 			f := c.field
-			null := b.Null[f]
 			switch f.Kind() {
-			case flowlog.KindInt32:
-				col := b.Int[f]
-				for k := 0; k < n; k++ {
-					i := int(row[k])
-					if null[i] {
-						vals[k] = parquet.Value{}.Level(0, 0, ci)
-					} else {
-						vals[k] = parquet.Int32Value(int32(col[i])).Level(0, 1, ci)
-					}
-				}
-			case flowlog.KindInt64:
-				col := b.Int[f]
-				for k := 0; k < n; k++ {
-					i := int(row[k])
-					if null[i] {
-						vals[k] = parquet.Value{}.Level(0, 0, ci)
-					} else {
-						vals[k] = parquet.Int64Value(col[i]).Level(0, 1, ci)
-					}
-				}
+			case flowlog.KindInt32, flowlog.KindInt64:
+				pqwrite.Ints(w, ci, b.Int[f], b.Null[f], true, idx, n)
 			default:
-				col := &b.Str[f]
-				for k := 0; k < n; k++ {
-					i := int(row[k])
-					if null[i] {
-						vals[k] = parquet.Value{}.Level(0, 0, ci)
-					} else {
-						vals[k] = parquet.ByteArrayValue(col.Get(i)).Level(0, 1, ci)
-					}
-				}
+				w.Packed(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], idx, n)
 			}
-		} else {
-			switch c.name {
-			case store.ColDate:
-				for k := 0; k < n; k++ {
-					vals[k] = parquet.Int32Value(d.date[row[k]]).Level(0, 0, ci)
-				}
-			case store.ColTsStart:
-				optInt64(vals, n, row, d.tsStart, d.hasStart, ci)
-			case store.ColTsEnd:
-				optInt64(vals, n, row, d.tsEnd, d.hasEnd, ci)
-			case store.ColSrcIP4:
-				optUint32(vals, n, row, d.src4, d.has4s, ci)
-			case store.ColDstIP4:
-				optUint32(vals, n, row, d.dst4, d.has4d, ci)
-			case store.ColSrcIP6:
-				optBytes16(vals, n, row, d.src6, d.has6s, ci)
-			case store.ColDstIP6:
-				optBytes16(vals, n, row, d.dst6, d.has6d, ci)
-			case store.ColDirection:
-				for k := 0; k < n; k++ {
-					if x := d.dir[row[k]]; x < 0 {
-						vals[k] = parquet.Value{}.Level(0, 0, ci)
-					} else {
-						vals[k] = parquet.ByteArrayValue([]byte(directions[x])).Level(0, 1, ci)
-					}
-				}
-			case store.ColSourceObject:
-				v := parquet.ByteArrayValue([]byte(object)).Level(0, 0, ci)
-				for k := 0; k < n; k++ {
-					vals[k] = v
-				}
-			case store.ColSourceLine:
-				for k := 0; k < n; k++ {
-					vals[k] = parquet.Int64Value(b.Line[row[k]]).Level(0, 0, ci)
-				}
-			case store.ColIngestBatch:
-				v := parquet.ByteArrayValue([]byte(batch)).Level(0, 0, ci)
-				for k := 0; k < n; k++ {
-					vals[k] = v
-				}
-			default:
-				panic("BUG: no writer for derived column " + c.name)
-			}
+			continue
 		}
-		if _, err := cws[ci].WriteRowValues(vals[:n]); err != nil {
-			return vals, fmt.Errorf("cannot write segment %s column %s: %w", s.seg.Path, c.name, err)
+		switch c.name {
+		case store.ColDate:
+			pqwrite.Ints(w, ci, d.date, nil, false, idx, n)
+		case store.ColTsStart:
+			pqwrite.Ints(w, ci, d.tsStart, d.hasStart, false, idx, n)
+		case store.ColTsEnd:
+			pqwrite.Ints(w, ci, d.tsEnd, d.hasEnd, false, idx, n)
+		case store.ColSrcIP4:
+			pqwrite.Ints(w, ci, d.src4, d.has4s, false, idx, n)
+		case store.ColDstIP4:
+			pqwrite.Ints(w, ci, d.dst4, d.has4d, false, idx, n)
+		case store.ColSrcIP6:
+			w.Strings(ci, func(i int) []byte { return d.src6[i][:] }, d.has6s, false, idx, n)
+		case store.ColDstIP6:
+			w.Strings(ci, func(i int) []byte { return d.dst6[i][:] }, d.has6d, false, idx, n)
+		case store.ColDirection:
+			w.Enum(ci, directionNames, d.dir, idx, n)
+		case store.ColSourceObject:
+			w.Repeat(ci, []byte(object), n)
+		case store.ColSourceLine:
+			pqwrite.Ints(w, ci, b.Line, nil, false, idx, n)
+		case store.ColIngestBatch:
+			w.Repeat(ci, []byte(batch), n)
+		default:
+			panic("BUG: no writer for derived column " + c.name)
 		}
 	}
 	s.seg.Rows += int64(n)
-	s.rg += int64(n)
 	s.objs[object] = true
-	if s.rg >= rowGroupRows {
-		s.rg = 0
-		if err := s.w.Flush(); err != nil {
-			return vals, fmt.Errorf("cannot write segment %s: %w", s.seg.Path, err)
-		}
+	if err := w.Advance(n); err != nil {
+		return fmt.Errorf("cannot write segment %s: %w", s.seg.Path, err)
 	}
-	return vals, nil
-}
-
-func optInt64(vals []parquet.Value, n int, row []int32, col []int64, has []bool, ci int) {
-	for k := 0; k < n; k++ {
-		i := int(row[k])
-		if has[i] {
-			vals[k] = parquet.Int64Value(col[i]).Level(0, 1, ci)
-		} else {
-			vals[k] = parquet.Value{}.Level(0, 0, ci)
-		}
-	}
-}
-
-func optUint32(vals []parquet.Value, n int, row []int32, col []uint32, has []bool, ci int) {
-	for k := 0; k < n; k++ {
-		i := int(row[k])
-		if has[i] {
-			vals[k] = parquet.Int32Value(int32(col[i])).Level(0, 1, ci)
-		} else {
-			vals[k] = parquet.Value{}.Level(0, 0, ci)
-		}
-	}
-}
-
-func optBytes16(vals []parquet.Value, n int, row []int32, col [][16]byte, has []bool, ci int) {
-	for k := 0; k < n; k++ {
-		i := int(row[k])
-		if has[i] {
-			vals[k] = parquet.ByteArrayValue(col[i][:]).Level(0, 1, ci)
-		} else {
-			vals[k] = parquet.Value{}.Level(0, 0, ci)
-		}
-	}
+	return nil
 }
 
 // close finishes the file and makes it durable; the segment is not live
 // until a manifest lists it.
 func (s *flowSegment) close() (Segment, error) {
-	if err := s.w.Close(); err != nil {
+	err := s.w.Close()
+	if err == nil {
+		err = s.bw.Flush()
+	}
+	if err != nil {
 		s.f.Close()
 		return Segment{}, fmt.Errorf("cannot write segment %s: %w", s.seg.Path, err)
 	}
@@ -427,7 +334,7 @@ func newRejectSegment(dir, rel, batch string) (*rejectSegment, error) {
 		seg:  Segment{Path: rel, Kind: KindRejects, Batch: batch},
 		path: path,
 		f:    f,
-		w:    parquet.NewGenericWriter[rejectRow](f, parquet.Compression(segmentCodec)),
+		w:    parquet.NewGenericWriter[rejectRow](f, parquet.Compression(rejectCodec)),
 		objs: map[string]bool{},
 	}, nil
 }

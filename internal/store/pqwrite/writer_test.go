@@ -1,0 +1,203 @@
+package pqwrite
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// readAll reads every row back with parquet-go (an independent reader) as
+// text: NULL, an integer, or a quoted string.
+func readAll(t *testing.T, data []byte) (names []string, rows [][]string) {
+	t.Helper()
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("cannot open written file: %v", err)
+	}
+	for _, c := range f.Schema().Columns() {
+		names = append(names, c[0])
+	}
+	for _, rg := range f.RowGroups() {
+		rr := rg.Rows()
+		buf := make([]parquet.Row, 64)
+		for {
+			n, err := rr.ReadRows(buf)
+			for _, r := range buf[:n] {
+				var out []string
+				for _, v := range r {
+					switch {
+					case v.IsNull():
+						out = append(out, "NULL")
+					case v.Kind() == parquet.ByteArray:
+						out = append(out, fmt.Sprintf("%q", v.ByteArray()))
+					case v.Kind() == parquet.Int32:
+						out = append(out, fmt.Sprint(v.Int32()))
+					default:
+						out = append(out, fmt.Sprint(v.Int64()))
+					}
+				}
+				rows = append(rows, out)
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("cannot read rows: %v", err)
+			}
+		}
+		rr.Close()
+	}
+	return names, rows
+}
+
+func TestWriterRoundTrip(t *testing.T) {
+	cols := []Column{
+		{Name: "i32", Type: Int32, Optional: true},
+		{Name: "i64", Type: Int64, Optional: true},
+		{Name: "u32", Type: Uint32, Optional: true},
+		{Name: "day", Type: Date},
+		{Name: "ts", Type: Timestamp, Optional: true},
+		{Name: "s", Type: String, Optional: true},
+		{Name: "obj", Type: String},
+		{Name: "blob", Type: Bytes, Optional: true},
+	}
+	for _, codec := range []Codec{Uncompressed, Snappy, Zstd} {
+		var buf bytes.Buffer
+		// Small row groups so a file has several, with dictionaries reset.
+		w := NewWriter(&buf, cols, Options{Codec: codec, RowGroupRows: 7})
+		const n = 40
+		i32 := make([]int64, n)
+		i64 := make([]int64, n)
+		u32 := make([]uint32, n)
+		day := make([]int32, n)
+		null := make([]bool, n)
+		has := make([]bool, n)
+		var strs [][]byte
+		var want [][]string
+		for i := 0; i < n; i++ {
+			i32[i], i64[i], u32[i], day[i] = int64(i-20), int64(i)<<40, 4000000000+uint32(i), int32(20000+i/10)
+			null[i] = i%3 == 0
+			has[i] = i%4 != 0
+			s := fmt.Sprintf("v%d", i/9) // runs of equal values
+			if i > 30 {
+				s = fmt.Sprintf("x%d", i) // all distinct
+			}
+			strs = append(strs, []byte(s))
+			row := []string{fmt.Sprint(i - 20), fmt.Sprint(int64(i) << 40), fmt.Sprint(int32(4000000000 + uint32(i))), fmt.Sprint(20000 + i/10), fmt.Sprint(int64(i) << 40), fmt.Sprintf("%q", s), `"obj"`, fmt.Sprintf("%q", s)}
+			if null[i] {
+				row[0], row[5] = "NULL", "NULL"
+			}
+			if !has[i] {
+				row[1], row[2], row[4], row[7] = "NULL", "NULL", "NULL", "NULL"
+			}
+			want = append(want, row)
+		}
+		// Append in uneven slices, with and without an index.
+		for lo := 0; lo < n; {
+			hi := min(n, lo+5+lo%3)
+			idx := make([]int32, 0, hi-lo)
+			for i := lo; i < hi; i++ {
+				idx = append(idx, int32(i))
+			}
+			Ints(w, 0, i32, null, true, idx, len(idx))
+			Ints(w, 1, i64[lo:hi], has[lo:hi], false, nil, hi-lo)
+			Ints(w, 2, u32, has, false, idx, len(idx))
+			Ints(w, 3, day[lo:hi], nil, false, nil, hi-lo)
+			Ints(w, 4, i64, has, false, idx, len(idx))
+			w.Strings(5, func(i int) []byte { return strs[i] }, null, true, idx, len(idx))
+			w.Repeat(6, []byte("obj"), hi-lo)
+			w.Strings(7, func(i int) []byte { return strs[i] }, has, false, idx, len(idx))
+			if err := w.Advance(hi - lo); err != nil {
+				t.Fatal(err)
+			}
+			lo = hi
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		names, got := readAll(t, buf.Bytes())
+		if strings.Join(names, ",") != "i32,i64,u32,day,ts,s,obj,blob" {
+			t.Errorf("codec %d: columns %v", codec, names)
+		}
+		if len(got) != n {
+			t.Fatalf("codec %d: read %d rows, want %d", codec, len(got), n)
+		}
+		for i := range want {
+			if strings.Join(got[i], " ") != strings.Join(want[i], " ") {
+				t.Errorf("codec %d row %d:\n got %v\nwant %v", codec, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func TestHybridEncoding(t *testing.T) {
+	// Decode what appendHybrid wrote and compare.
+	decode := func(b []byte, width, n int) []int32 {
+		var out []int32
+		for len(out) < n {
+			h, k := uvarint(b)
+			b = b[k:]
+			if h&1 == 0 {
+				var v int32
+				for i := 0; i < (width+7)/8; i++ {
+					v |= int32(b[i]) << (8 * i)
+				}
+				b = b[(width+7)/8:]
+				for i := 0; i < int(h>>1); i++ {
+					out = append(out, v)
+				}
+				continue
+			}
+			groups := int(h >> 1)
+			var acc uint64
+			nb := 0
+			for i := 0; i < groups*8; i++ {
+				for nb < width {
+					acc |= uint64(b[0]) << nb
+					b = b[1:]
+					nb += 8
+				}
+				out = append(out, int32(acc&(1<<width-1)))
+				acc >>= width
+				nb -= width
+			}
+		}
+		return out[:n]
+	}
+	f := func(in []int32, width int) {
+		t.Helper()
+		got := decode(appendHybrid(nil, in, width), width, len(in))
+		if fmt.Sprint(got) != fmt.Sprint(in) {
+			t.Errorf("width %d:\n got %v\nwant %v", width, got, in)
+		}
+	}
+	f([]int32{1}, 1)
+	f([]int32{0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0}, 1)
+	f([]int32{5, 5, 5, 5, 5, 5, 5, 5, 5, 1, 2, 3}, 3)
+	var long []int32
+	for i := 0; i < 300; i++ {
+		long = append(long, int32(i*i%1000))
+		if i%50 == 0 {
+			for k := 0; k < 20; k++ {
+				long = append(long, 7)
+			}
+		}
+	}
+	f(long, 10)
+	f([]int32{1 << 20, 3, 1<<21 - 1}, 21)
+}
+
+func uvarint(b []byte) (uint64, int) {
+	var v uint64
+	for i, c := range b {
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			return v, i + 1
+		}
+	}
+	return v, len(b)
+}
