@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
 )
@@ -59,13 +60,19 @@ func syntheticText(l Layout, size int) []byte {
 	return b
 }
 
-func benchmarkDecode(b *testing.B, data []byte, opts DecodeOptions) {
-	b.SetBytes(int64(len(data)))
+// benchmarkDecode decodes data over and over; textBytes is the size of the
+// records as S3 text, so that MB/s compare across formats.
+func benchmarkDecode(b *testing.B, data []byte, textBytes int, opts DecodeOptions) {
+	b.SetBytes(int64(textBytes))
 	b.ReportAllocs()
 	var records int64
 	emit := func(*Batch) error { return nil }
 	rd := bytes.NewReader(data)
+	var cpu time.Duration
 	for b.Loop() {
+		if cpu == 0 {
+			cpu = cpuTime()
+		}
 		rd.Reset(data)
 		st, err := Decode(context.Background(), rd, opts, emit, nil)
 		if err != nil {
@@ -74,20 +81,26 @@ func benchmarkDecode(b *testing.B, data []byte, opts DecodeOptions) {
 		records += st.Records
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(records), "ns/record")
+	if used := cpuTime() - cpu; cpu > 0 && used > 0 {
+		// Per CPU-second: what one core does, whatever else runs.
+		b.ReportMetric(float64(records)/used.Seconds(), "records/cpu-s")
+		b.ReportMetric(float64(b.N)*float64(textBytes)/1e6/used.Seconds(), "MB/cpu-s")
+	}
 }
 
 func BenchmarkDecodeTextDefault(b *testing.B) {
-	benchmarkDecode(b, syntheticText(DefaultLayout, 8<<20), DecodeOptions{Object: "bench"})
+	text := syntheticText(DefaultLayout, 8<<20)
+	benchmarkDecode(b, text, len(text), DecodeOptions{Object: "bench"})
 }
 
 func BenchmarkDecodeTextV5(b *testing.B) {
-	benchmarkDecode(b, syntheticText(v5Layout, 8<<20), DecodeOptions{Object: "bench"})
+	text := syntheticText(v5Layout, 8<<20)
+	benchmarkDecode(b, text, len(text), DecodeOptions{Object: "bench"})
 }
 
 func BenchmarkDecodeGzipDefault(b *testing.B) {
-	// MB/s of decompressed text, to compare with BenchmarkDecodeTextDefault.
-	benchmarkDecode(b, gzipBytes(syntheticText(DefaultLayout, 8<<20)), DecodeOptions{Object: "bench"})
-	b.SetBytes(8 << 20)
+	text := syntheticText(DefaultLayout, 8<<20)
+	benchmarkDecode(b, gzipBytes(text), len(text), DecodeOptions{Object: "bench"})
 }
 
 func gzipBytes(p []byte) []byte {
@@ -106,6 +119,8 @@ func BenchmarkGunzip(b *testing.B) {
 	b.Run("stdlib", func(b *testing.B) {
 		b.SetBytes(int64(len(plain)))
 		b.ReportAllocs()
+		cpu := cpuTime()
+		defer reportCPU(b, cpu, len(plain))
 		for b.Loop() {
 			zr, err := gzip.NewReader(bytes.NewReader(comp))
 			if err != nil {
@@ -119,6 +134,8 @@ func BenchmarkGunzip(b *testing.B) {
 	b.Run("klauspost", func(b *testing.B) {
 		b.SetBytes(int64(len(plain)))
 		b.ReportAllocs()
+		cpu := cpuTime()
+		defer reportCPU(b, cpu, len(plain))
 		for b.Loop() {
 			zr, err := kgzip.NewReader(bytes.NewReader(comp))
 			if err != nil {
@@ -138,6 +155,9 @@ func BenchmarkDecodeGzipParallel(b *testing.B) {
 	b.SetBytes(4 << 20)
 	b.ReportAllocs()
 	emit := func(*Batch) error { return nil }
+	b.ResetTimer()
+	cpu := cpuTime()
+	defer reportCPU(b, cpu, 4<<20)
 	b.RunParallel(func(pb *testing.PB) {
 		rd := bytes.NewReader(comp)
 		for pb.Next() {
@@ -161,10 +181,17 @@ func benchmarkEncoded(b *testing.B, name string) {
 	}
 	data := encodingByName(name)(b, DefaultLayout, recs)
 	b.ResetTimer()
-	benchmarkDecode(b, data, DecodeOptions{Object: "bench", Layout: DefaultLayout})
-	b.SetBytes(int64(len(text)))
+	benchmarkDecode(b, data, len(text), DecodeOptions{Object: "bench", Layout: DefaultLayout})
 }
 
 func BenchmarkDecodeCloudWatchExport(b *testing.B) { benchmarkEncoded(b, "cloudwatch-export") }
 func BenchmarkDecodeFirehose(b *testing.B)         { benchmarkEncoded(b, "firehose") }
 func BenchmarkDecodeParquet(b *testing.B)          { benchmarkEncoded(b, "parquet") }
+
+// reportCPU reports MB of text per CPU-second since cpu0: what one core
+// does, steady whatever else runs on a shared machine.
+func reportCPU(b *testing.B, cpu0 time.Duration, bytesPerOp int) {
+	if used := cpuTime() - cpu0; cpu0 > 0 && used > 0 {
+		b.ReportMetric(float64(b.N)*float64(bytesPerOp)/1e6/used.Seconds(), "MB/cpu-s")
+	}
+}

@@ -88,7 +88,8 @@ const (
 // its end of stream: the records before the damage have been emitted.
 var ErrTruncated = errors.New("truncated compressed stream")
 
-// errStop is returned by a decoder loop when emit or reject asked to stop.
+// callbackError carries an error returned by emit or reject out of the
+// decoder loops, so that Decode returns it unchanged, without context added.
 type callbackError struct{ err error }
 
 func (e *callbackError) Error() string { return e.err.Error() }
