@@ -45,6 +45,20 @@ type Figure struct {
 	AnchorRuns []float64 `json:"anchor_samples,omitempty"`
 	Goal       *Goal     `json:"goal,omitempty"`
 	Note       string    `json:"note,omitempty"`
+	// CPU and AnchorCPU are the same figure computed from CPU time instead
+	// of wall time (records per CPU second, CPU seconds; 0: not measured).
+	// On a shared machine CPU time moves less with other load than wall
+	// time, so their ratio is the steadier comparison.
+	CPU       float64 `json:"cpu_seconds,omitempty"`
+	AnchorCPU float64 `json:"anchor_cpu_seconds,omitempty"`
+}
+
+// CPURatio is CPU / AnchorCPU, or NaN when either is missing.
+func (f *Figure) CPURatio() float64 {
+	if f.CPU == 0 || f.AnchorCPU == 0 {
+		return math.NaN()
+	}
+	return f.CPU / f.AnchorCPU
 }
 
 // Ratio is flowhunt / anchor, or NaN without an anchor.
@@ -169,6 +183,9 @@ func (r *Report) Markdown() string {
 				anchor += " (" + f.AnchorName + ")"
 			}
 			ratio = fmt.Sprintf("%.2fx", f.Ratio())
+			if c := f.CPURatio(); !math.IsNaN(c) {
+				ratio += fmt.Sprintf(" (CPU %.2fx)", c)
+			}
 		}
 		goal, pass := "—", "—"
 		if f.Goal != nil {
@@ -266,30 +283,43 @@ type SpreadRow struct {
 }
 
 // Spread compares the ratios of the figures that have an anchor in every
-// report, in the order of the first report.
+// report, in the order of the first report: the wall-clock ratio, then the
+// CPU-time ratio where every report measured one (key suffix "#cpu").
 func Spread(reps []*Report) []SpreadRow {
 	if len(reps) == 0 {
 		return nil
 	}
 	var out []SpreadRow
 	for _, f := range reps[0].Figures {
-		row := SpreadRow{Key: f.Key, Name: f.Name}
-		for _, r := range reps {
-			g := r.Figure(f.Key)
-			if g == nil || g.Anchor == 0 {
-				row.Ratios = nil
-				break
+		for _, cpu := range []bool{false, true} {
+			row := SpreadRow{Key: f.Key, Name: f.Name}
+			if cpu {
+				row.Key += "#cpu"
+				row.Name += " (CPU time)"
 			}
-			row.Ratios = append(row.Ratios, g.Ratio())
+			for _, r := range reps {
+				g := r.Figure(f.Key)
+				if g == nil {
+					break
+				}
+				x := g.Ratio()
+				if cpu {
+					x = g.CPURatio()
+				}
+				if math.IsNaN(x) {
+					break
+				}
+				row.Ratios = append(row.Ratios, x)
+			}
+			if len(row.Ratios) != len(reps) {
+				continue
+			}
+			row.Median = Median(row.Ratios)
+			for _, x := range row.Ratios {
+				row.Spread = math.Max(row.Spread, math.Abs(x-row.Median)/row.Median)
+			}
+			out = append(out, row)
 		}
-		if len(row.Ratios) != len(reps) {
-			continue
-		}
-		row.Median = Median(row.Ratios)
-		for _, x := range row.Ratios {
-			row.Spread = math.Max(row.Spread, math.Abs(x-row.Median)/row.Median)
-		}
-		out = append(out, row)
 	}
 	return out
 }

@@ -53,7 +53,8 @@ func sampleReport(ingestRatio float64) *Report {
 	r := &Report{Started: time.Date(2026, 11, 29, 15, 0, 0, 0, time.UTC), Seconds: 312, Host: Host{Cores: 2, GoVersion: "go1.26"}}
 	r.Datasets = []Dataset{{Name: "1M", Records: 1028445, Objects: 1144, GzipBytes: 20.5e6, TextBytes: 232e6, Seed: 1, Scale: 1, GenSeconds: 1.6}}
 	r.Add(Figure{Key: "ingest_rate/1M", Name: "ingest 1M records", Unit: "rec/s", Flowhunt: 1e6 * ingestRatio, Anchor: 1e6,
-		AnchorName: "DuckDB read_csv", Goal: &Goal{On: "ratio", Op: AtLeast, Limit: 3, Text: ">= 3x read_csv"}})
+		AnchorName: "DuckDB read_csv", Goal: &Goal{On: "ratio", Op: AtLeast, Limit: 3, Text: ">= 3x read_csv"},
+		CPU: 2e6, AnchorCPU: 1e6})
 	r.Add(Figure{Key: "hunt_seconds/1M", Name: "hunt 1M records", Unit: "s", Flowhunt: 4.2})
 	r.Add(Figure{Key: "query_q1/1M", Name: "seed query 1 median, 1M", Unit: "s", Flowhunt: 0.05, Anchor: 0.02,
 		Goal: &Goal{On: "ratio", Op: AtMost, Limit: 1.2, Text: "<= 1.2x native"}, Note: "4 rows"})
@@ -64,7 +65,7 @@ func TestMarkdown(t *testing.T) {
 	md := sampleReport(3.5).Markdown()
 	for _, want := range []string{
 		"| figure | flowhunt | anchor | ratio | goal | pass |",
-		"| ingest 1M records | 3500000 rec/s | 1000000 rec/s (DuckDB read_csv) | 3.50x | >= 3x read_csv | pass |",
+		"| ingest 1M records | 3500000 rec/s | 1000000 rec/s (DuckDB read_csv) | 3.50x (CPU 2.00x) | >= 3x read_csv | pass |",
 		"| hunt 1M records | 4.20 s | — | — | — | — |",
 		"| seed query 1 median, 1M ¹ | 0.05 s | 0.02 s | 2.50x | <= 1.2x native | FAIL |",
 		"- seed query 1 median, 1M: 4 rows",
@@ -105,9 +106,13 @@ func TestJSONRoundTrip(t *testing.T) {
 func TestSpread(t *testing.T) {
 	a, b, c := sampleReport(3.0), sampleReport(3.3), sampleReport(2.7)
 	c.Figures = c.Figures[:2] // the query figure is missing from one run: not compared
+	c.Figures[0].AnchorCPU = 1.05e6
 	rows := Spread([]*Report{a, b, c})
-	if len(rows) != 1 || rows[0].Key != "ingest_rate/1M" {
-		t.Fatalf("Spread rows = %+v, want only ingest_rate/1M", rows)
+	if len(rows) != 2 || rows[0].Key != "ingest_rate/1M" || rows[1].Key != "ingest_rate/1M#cpu" {
+		t.Fatalf("Spread rows = %+v, want ingest_rate/1M and its CPU ratio", rows)
+	}
+	if cpu := rows[1]; math.Abs(cpu.Median-2) > 1e-9 || math.Abs(cpu.Spread-(2-2/1.05)/2) > 1e-9 {
+		t.Errorf("CPU ratio median %.3f spread %.4f, want 2 and %.4f", cpu.Median, cpu.Spread, (2-2/1.05)/2)
 	}
 	r := rows[0]
 	if math.Abs(r.Median-3.0) > 1e-9 || math.Abs(r.Spread-0.1) > 1e-9 {

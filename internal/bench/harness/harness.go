@@ -148,10 +148,11 @@ func Run(ctx context.Context, cfg Config) (*bench.Report, error) {
 
 // sizeResult is what later sizes compare against.
 type sizeResult struct {
-	name     string
-	huntPerM float64
-	objects  objectSet
-	records  int64
+	name        string
+	huntPerM    float64
+	huntCPUPerM float64
+	objects     objectSet
+	records     int64
 }
 
 func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work string, first *sizeResult) (*sizeResult, error) {
@@ -169,6 +170,7 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 
 	// Ingest: rounds of floor, flowhunt and read_csv, the order rotating.
 	var floorS, fhS, csvS []float64
+	var floorCPU, fhCPU, csvCPU []float64
 	var rss int64
 	var fhDir string
 	var native *sql.DB
@@ -181,12 +183,13 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 		for k := 0; k < 3; k++ {
 			switch (r + k) % 3 {
 			case 0:
-				t0 := time.Now()
+				t0, c0 := time.Now(), cpuTime()
 				text, err := decompressFloor(ctx, set.Paths)
 				if err != nil {
 					return nil, err
 				}
 				floorS = append(floorS, time.Since(t0).Seconds())
+				floorCPU = append(floorCPU, (cpuTime() - c0).Seconds())
 				ds.TextBytes = text
 				h.logf("%s round %d: decompression floor %.2fs", ds.Name, r+1, floorS[len(floorS)-1])
 			case 1:
@@ -199,6 +202,7 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 					return nil, fmt.Errorf("cannot trust ingest: flowhunt stored %d records and %d bad lines, the simulator wrote %d records", sum.Records, sum.Rejects, ds.Records)
 				}
 				fhS = append(fhS, res.Wall.Seconds())
+				fhCPU = append(fhCPU, res.CPU.Seconds())
 				rss = max(rss, res.MaxRSS)
 				if fhDir != "" {
 					os.RemoveAll(fhDir)
@@ -207,7 +211,9 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 				h.logf("%s round %d: flowhunt ingest %.2fs, peak RSS %d MiB", ds.Name, r+1, res.Wall.Seconds(), res.MaxRSS>>20)
 			case 2:
 				path := filepath.Join(work, fmt.Sprintf("native-%d.duckdb", r))
+				c0 := cpuTime()
 				db, n, took, err := readCSV(ctx, path, set)
+				cpu := cpuTime() - c0
 				if err != nil {
 					return nil, err
 				}
@@ -216,6 +222,7 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 					return nil, fmt.Errorf("cannot trust read_csv: it stored %d rows, the simulator wrote %d records", n, ds.Records)
 				}
 				csvS = append(csvS, took.Seconds())
+				csvCPU = append(csvCPU, cpu.Seconds())
 				if native != nil {
 					native.Close()
 					removeDuckDB(filepath.Join(work, fmt.Sprintf("native-%d.duckdb", r-1)))
@@ -236,11 +243,14 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 		return out
 	}
 	fhRate, csvRate, floorRate := rate(fhS), rate(csvS), rate(floorS)
+	fhCPURate, csvCPURate, floorCPURate := bench.Median(rate(fhCPU)), bench.Median(rate(csvCPU)), bench.Median(rate(floorCPU))
 	h.rep.Add(bench.Figure{Key: "ingest_rate/" + ds.Name, Name: "ingest " + ds.Name + " records", Unit: "rec/s",
 		Flowhunt: bench.Median(fhRate), Samples: fhRate, Anchor: bench.Median(csvRate), AnchorRuns: csvRate, AnchorName: "DuckDB read_csv",
+		CPU: fhCPURate, AnchorCPU: csvCPURate,
 		Goal: &bench.Goal{On: "ratio", Op: bench.AtLeast, Limit: 3, Text: ">= 3x read_csv"}})
 	h.rep.Add(bench.Figure{Key: "ingest_floor/" + ds.Name, Name: "ingest " + ds.Name + " vs decompression floor", Unit: "rec/s",
-		Flowhunt: bench.Median(fhRate), Samples: fhRate, Anchor: bench.Median(floorRate), AnchorRuns: floorRate, AnchorName: "parallel gunzip"})
+		Flowhunt: bench.Median(fhRate), Samples: fhRate, Anchor: bench.Median(floorRate), AnchorRuns: floorRate, AnchorName: "parallel gunzip",
+		CPU: fhCPURate, AnchorCPU: floorCPURate})
 	h.rep.Add(bench.Figure{Key: "ingest_rss/" + ds.Name, Name: "ingest " + ds.Name + " peak RSS", Unit: "MiB",
 		Flowhunt: float64(rss) / (1 << 20), Goal: &bench.Goal{On: "value", Op: bench.AtMost, Limit: 1024, Text: "< 1 GiB"}})
 
@@ -261,6 +271,7 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 		}
 		f := bench.Figure{Key: fmt.Sprintf("query_q%d/%s", i+1, ds.Name), Name: fmt.Sprintf("seed query %d median, %s", i+1, ds.Name), Unit: "s",
 			Flowhunt: bench.Median(qt.Flowhunt), Samples: qt.Flowhunt, Anchor: bench.Median(qt.Native), AnchorRuns: qt.Native,
+			CPU: bench.Median(qt.FlowhuntCPU), AnchorCPU: bench.Median(qt.NativeCPU),
 			AnchorName: "DuckDB native table", Goal: &bench.Goal{On: "ratio", Op: bench.AtMost, Limit: 1.2, Text: "<= 1.2x native"},
 			Note: fmt.Sprintf("%d rows, read by the client", qt.Rows)}
 		h.rep.Add(f)
@@ -273,7 +284,7 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 	}
 
 	// The full hunt, as a child for its peak RSS.
-	var huntS []float64
+	var huntS, huntCPU []float64
 	var huntRSS int64
 	for r := 0; r < h.cfg.HuntRuns; r++ {
 		var out countWriter
@@ -282,6 +293,7 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 			return nil, err
 		}
 		huntS = append(huntS, res.Wall.Seconds())
+		huntCPU = append(huntCPU, res.CPU.Seconds())
 		huntRSS = max(huntRSS, res.MaxRSS)
 		h.logf("%s hunt: %.2fs, %d findings, peak RSS %d MiB", ds.Name, res.Wall.Seconds(), out.lines, res.MaxRSS>>20)
 	}
@@ -290,10 +302,11 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 		perM[i] = s / (float64(ds.Records) / 1e6)
 	}
 	sr.huntPerM = bench.Median(perM)
+	sr.huntCPUPerM = bench.Median(huntCPU) / (float64(ds.Records) / 1e6)
 	f := bench.Figure{Key: "hunt_per_m/" + ds.Name, Name: "hunt " + ds.Name + ", seconds per M records", Unit: "s/M",
-		Flowhunt: sr.huntPerM, Samples: perM}
+		Flowhunt: sr.huntPerM, Samples: perM, CPU: sr.huntCPUPerM}
 	if first != nil {
-		f.Anchor, f.AnchorName = first.huntPerM, "at "+first.name
+		f.Anchor, f.AnchorName, f.AnchorCPU = first.huntPerM, "at "+first.name, first.huntCPUPerM
 	}
 	h.rep.Add(f)
 	hs := bench.Figure{Key: "hunt_seconds/" + ds.Name, Name: "hunt " + ds.Name + " records", Unit: "s", Flowhunt: bench.Median(huntS), Samples: huntS}

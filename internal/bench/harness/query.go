@@ -57,8 +57,9 @@ func runQuery(ctx context.Context, q store.Querier, sqlText string) (int64, erro
 
 // queryTimes is one seed query's measurements.
 type queryTimes struct {
-	Flowhunt, Native []float64 // seconds
-	Rows             int64
+	Flowhunt, Native       []float64 // wall seconds
+	FlowhuntCPU, NativeCPU []float64 // CPU seconds of the process (DuckDB's threads included)
+	Rows                   int64
 }
 
 // seedQuery times one seed query: flowhunt (query.Translate, then the
@@ -87,9 +88,9 @@ func seedQuery(ctx context.Context, fh, native store.Querier, seed string, runs 
 			if who == 1 {
 				f, name = anchor, "the native table"
 			}
-			t0 := time.Now()
+			t0, c0 := time.Now(), cpuTime()
 			n, err := f()
-			d := time.Since(t0).Seconds()
+			d, cpu := time.Since(t0).Seconds(), (cpuTime() - c0).Seconds()
 			if err != nil {
 				return qt, fmt.Errorf("cannot run seed query on %s: %w", name, err)
 			}
@@ -99,8 +100,10 @@ func seedQuery(ctx context.Context, fh, native store.Querier, seed string, runs 
 			rows[who] = n
 			if who == 0 {
 				qt.Flowhunt = append(qt.Flowhunt, d)
+				qt.FlowhuntCPU = append(qt.FlowhuntCPU, cpu)
 			} else {
 				qt.Native = append(qt.Native, d)
+				qt.NativeCPU = append(qt.NativeCPU, cpu)
 			}
 		}
 	}
