@@ -53,38 +53,71 @@ func (c *Config) Validate(inv *enrich.Inventory) error {
 }
 
 // Flow is one aggregated row of observed traffic: all records of one
-// interface, address pair, protocol, action and service port.
+// interface, address pair, protocol, action, flow direction and service
+// port. ToService says which of the two ports is the service: the packets
+// travel towards it (the destination port is the service) or come from it.
 type Flow struct {
 	ENI              string
 	Src, Dst         netip.Addr
 	Protocol         int
 	Action           string
-	ToService        bool // the packets travel towards the service (lower) port
+	ToService        bool // the packets travel towards the service port (the destination port is the service)
 	ServicePort      int
 	EphemeralMin     int
 	EphemeralMax     int
 	Records, Packets int64
 	Bytes            int64
-	First, Last      int64 // epoch seconds
+	First, Last      int64  // epoch seconds
+	Direction        string // flow-direction (v5+): ingress, egress, or "" when not logged
 }
 
-// observeSQL aggregates flows per interface, address pair, protocol, action
-// and service port. The service port is the lower of the two ports: a
-// connection's opener almost always uses an ephemeral (higher) port, and
-// grouping on it would explode the row count.
-const observeSQL = `SELECT interface_id, srcaddr, dstaddr, protocol, action,
-  coalesce(dstport, 0) <= coalesce(srcport, 0) AS to_svc,
-  least(coalesce(srcport, 0), coalesce(dstport, 0)) AS svc_port,
-  min(greatest(coalesce(srcport, 0), coalesce(dstport, 0))) AS eph_min,
-  max(greatest(coalesce(srcport, 0), coalesce(dstport, 0))) AS eph_max,
+// observeSQL aggregates flows per interface, address pair, protocol, action,
+// packet direction and service port. Grouping on the opener's ephemeral port
+// would explode the row count, so each record first learns which of its two
+// ports is the service, from the best evidence it has:
+//
+//  1. TCP flags: a SYN-ACK (18) is only sent by the side that accepted the
+//     connection, so its source port is the service; a SYN without it is
+//     only sent by the opener, so its destination port is the service.
+//  2. Listening ports observed: an address and port that sent a SYN-ACK in
+//     the window is a server; records of the same connection without flags
+//     (later aggregation windows, FIN or RST only) take that side.
+//  3. The port heuristic, last: the lower port is the service (openers
+//     usually pick ephemeral ports above the service's). Load balancers and
+//     NAT pick from 1024-65535, so this guess alone misreads them.
+const observeSQL = `WITH w AS (
+  SELECT interface_id, srcaddr, dstaddr, protocol, action, flow_direction,
+    coalesce(srcport, 0) AS sp, coalesce(dstport, 0) AS dp, tcp_flags,
+    packets, bytes, start, "end"
+  FROM vpc_flow_logs
+  WHERE action IS NOT NULL AND interface_id IS NOT NULL AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL
+    AND start >= ? AND start < ?
+), listening AS (
+  SELECT DISTINCT srcaddr AS addr, sp AS port FROM w
+  WHERE protocol = 6 AND tcp_flags & 18 = 18
+), judged AS (
+  SELECT w.*, CASE
+      WHEN w.protocol = 6 AND w.tcp_flags & 18 = 18 THEN false
+      WHEN w.protocol = 6 AND w.tcp_flags & 2 = 2 THEN true
+      WHEN ld.port IS NOT NULL AND ls.port IS NULL THEN true
+      WHEN ls.port IS NOT NULL AND ld.port IS NULL THEN false
+      ELSE w.dp <= w.sp
+    END AS to_svc
+  FROM w
+  LEFT JOIN listening ld ON w.protocol = 6 AND ld.addr = w.dstaddr AND ld.port = w.dp
+  LEFT JOIN listening ls ON w.protocol = 6 AND ls.addr = w.srcaddr AND ls.port = w.sp
+)
+SELECT interface_id, srcaddr, dstaddr, protocol, action, to_svc,
+  CASE WHEN to_svc THEN dp ELSE sp END AS svc_port,
+  min(CASE WHEN to_svc THEN sp ELSE dp END) AS eph_min,
+  max(CASE WHEN to_svc THEN sp ELSE dp END) AS eph_max,
   count(*) AS records,
   CAST(coalesce(sum(packets), 0) AS BIGINT) AS packets,
   CAST(coalesce(sum(bytes), 0) AS BIGINT) AS bytes,
-  min(start) AS first_seen, max("end") AS last_seen
-FROM vpc_flow_logs
-WHERE action IS NOT NULL AND interface_id IS NOT NULL AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL
-  AND start >= ? AND start < ?
-GROUP BY 1, 2, 3, 4, 5, 6, 7`
+  min(start) AS first_seen, max("end") AS last_seen,
+  coalesce(flow_direction, '') AS flow_direction
+FROM judged
+GROUP BY interface_id, srcaddr, dstaddr, protocol, action, to_svc, svc_port, flow_direction`
 
 // Observe reads the aggregated flows of the window from a store.
 func Observe(ctx context.Context, q store.Querier, from, to time.Time) ([]Flow, error) {
@@ -101,7 +134,7 @@ func Observe(ctx context.Context, q store.Querier, from, to time.Time) ([]Flow, 
 	}
 	defer rows.Close()
 	var out []Flow
-	vals := make([]any, 14)
+	vals := make([]any, 15)
 	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]
@@ -127,6 +160,7 @@ func Observe(ctx context.Context, q store.Querier, from, to time.Time) ([]Flow, 
 		f.EphemeralMin, f.EphemeralMax = int(toInt(vals[7])), int(toInt(vals[8]))
 		f.Records, f.Packets, f.Bytes = toInt(vals[9]), toInt(vals[10]), toInt(vals[11])
 		f.First, f.Last = toInt(vals[12]), toInt(vals[13])
+		f.Direction, _ = vals[14].(string)
 		out = append(out, f)
 	}
 	if err := rows.Err(); err != nil {
@@ -179,10 +213,20 @@ func (f *Flow) Conn(inv *enrich.Inventory) (c Conn, ok bool) {
 	if !f.ToService {
 		srcPort, dstPort = f.ServicePort, f.EphemeralMin
 	}
+	// flow-direction, when logged, says which way the packet went even when
+	// both addresses are the interface's own (hairpin through a public IP);
+	// the addresses decide otherwise.
+	ingress, egress := hasAddr(eni, f.Dst), hasAddr(eni, f.Src)
 	switch {
-	case hasAddr(eni, f.Dst):
+	case f.Direction == "egress" && egress:
+		ingress = false
+	case f.Direction == "ingress" && ingress:
+		egress = false
+	}
+	switch {
+	case ingress:
 		c.Remote, c.LocalPort, c.RemotePort = f.Src, dstPort, srcPort
-	case hasAddr(eni, f.Src):
+	case egress:
 		c.Egress = true
 		c.Remote, c.LocalPort, c.RemotePort = f.Dst, srcPort, dstPort
 	default:

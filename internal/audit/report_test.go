@@ -169,8 +169,8 @@ func (q *fakeQuerier) Query(_ context.Context, sql string, args ...any) (store.R
 
 func TestObserveScansRows(t *testing.T) {
 	q := &fakeQuerier{rows: [][]any{
-		{"eni-web", "198.51.100.9", "10.0.1.10", int32(6), "ACCEPT", true, int32(443), int32(50000), int32(50200), int64(3), int64(30), int64(3000), int64(100), int64(160)},
-		{"eni-web", "-", "10.0.1.10", int32(6), "ACCEPT", true, int32(443), int32(50000), int32(50200), int64(3), int64(30), int64(3000), int64(100), int64(160)},
+		{"eni-web", "198.51.100.9", "10.0.1.10", int32(6), "ACCEPT", true, int32(443), int32(50000), int32(50200), int64(3), int64(30), int64(3000), int64(100), int64(160), "ingress"},
+		{"eni-web", "-", "10.0.1.10", int32(6), "ACCEPT", true, int32(443), int32(50000), int32(50200), int64(3), int64(30), int64(3000), int64(100), int64(160), ""},
 	}}
 	flows, err := Observe(context.Background(), q, timeUnix(100), timeUnix(200))
 	if err != nil {
@@ -180,7 +180,7 @@ func TestObserveScansRows(t *testing.T) {
 		t.Fatalf("got %d flows, want 1 (the '-' address is skipped)", len(flows))
 	}
 	got := fmt.Sprintf("%+v", flows[0])
-	want := "{ENI:eni-web Src:198.51.100.9 Dst:10.0.1.10 Protocol:6 Action:ACCEPT ToService:true ServicePort:443 EphemeralMin:50000 EphemeralMax:50200 Records:3 Packets:30 Bytes:3000 First:100 Last:160}"
+	want := "{ENI:eni-web Src:198.51.100.9 Dst:10.0.1.10 Protocol:6 Action:ACCEPT ToService:true ServicePort:443 EphemeralMin:50000 EphemeralMax:50200 Records:3 Packets:30 Bytes:3000 First:100 Last:160 Direction:ingress}"
 	if got != want {
 		t.Errorf("(-got +want)\n- %s\n+ %s", got, want)
 	}
