@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"strings"
@@ -286,5 +287,45 @@ func TestNoAllocPerRecord(t *testing.T) {
 	t.Logf("allocations per object: %v (%d bytes), %v (%d bytes)", a, len(small), b, len(large))
 	if b > a || b > 20 {
 		t.Fatalf("allocations: %v for %d bytes, %v for %d bytes", a, len(small), b, len(large))
+	}
+}
+
+// TestDecodeConcurrent decodes objects of several formats at once, as
+// ingestion does; run with -race it checks that pooled state is not shared.
+func TestDecodeConcurrent(t *testing.T) {
+	text := syntheticText(v5Layout, 64<<10)
+	want, _, _, err := decodeAll(t, text, DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects := [][]byte{text, gz(string(text))}
+	for _, name := range []string{"firehose", "parquet", "cloudwatch-subscription"} {
+		objects = append(objects, encodingByName(name)(t, v5Layout, want))
+	}
+	errs := make(chan error, 4*len(objects))
+	for k := 0; k < 4; k++ {
+		for i, obj := range objects {
+			go func() {
+				recs, rejects, _, err := decodeAll(t, obj, DecodeOptions{Layout: v5Layout})
+				switch {
+				case err != nil:
+				case len(rejects) > 0 || len(recs) != len(want):
+					err = fmt.Errorf("object %d: %d records, %d rejects", i, len(recs), len(rejects))
+				default:
+					for j := range recs {
+						if !recs[j].Equal(&want[j]) {
+							err = fmt.Errorf("object %d record %d differs", i, j)
+							break
+						}
+					}
+				}
+				errs <- err
+			}()
+		}
+	}
+	for range 4 * len(objects) {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
