@@ -18,7 +18,6 @@ import (
 	"github.com/flowhunt/flowhunt/internal/detect"
 	"github.com/flowhunt/flowhunt/internal/enrich"
 	"github.com/flowhunt/flowhunt/internal/store"
-	"github.com/flowhunt/flowhunt/internal/store/duckdb"
 )
 
 func init() {
@@ -43,6 +42,7 @@ func loadInventory(ctx context.Context, dir string, live bool) (*enrich.Inventor
 func runAudit(ctx context.Context, args []string) error {
 	fs := newFlags("audit", "--inventory DIR [--policy FILE] [--from T --to T] [--output table|json]")
 	data := fs.String("data", "", "data directory (default $FLOWHUNT_DATA or ./flowhunt-data)")
+	storeU := storeFlag(fs)
 	invDir := fs.String("inventory", "", "directory of `aws ec2 describe-*` JSON files")
 	live := fs.Bool("live", false, "read the inventory through the EC2 API (default AWS credentials and region)")
 	policy := fs.String("policy", "", "YAML segmentation policy file")
@@ -74,12 +74,12 @@ func runAudit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openDataStore(ctx, *data, inv.InternalPrefixes())
+	st, err := openStore(ctx, *storeU, *data, inv.InternalPrefixes())
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	rd, err := st.Reader(ctx, duckdb.ReaderOptions{From: cfg.From, To: cfg.To})
+	rd, err := st.OpenReader(ctx, store.ReaderOptions{From: cfg.From, To: cfg.To})
 	if err != nil {
 		return err
 	}
@@ -150,14 +150,15 @@ func head[T any](s []T, n int) []T {
 
 func runCorrelate(ctx context.Context, args []string) error {
 	fs := newFlags("correlate", "[--inventory DIR] [--cloudtrail DIR] [--guardduty FILE] [--output table|json]")
-	data := fs.String("data", "", "data directory (default $FLOWHUNT_DATA or ./flowhunt-data)")
+	data := fs.String("data", "", "data directory (default $FLOWHUNT_DATA or ./flowhunt-data); holds the findings file")
+	storeU := storeFlag(fs)
 	invDir := fs.String("inventory", "", "directory of `aws ec2 describe-*` JSON files")
 	live := fs.Bool("live", false, "read the inventory through the EC2 API")
 	trail := fs.String("cloudtrail", "", "directory of CloudTrail objects (*.json, *.json.gz)")
 	gd := fs.String("guardduty", "", "GuardDuty findings (JSON array, get-findings output or EventBridge events)")
 	window := fs.String("window", "24h", "how long after a change to look for traffic through it")
 	output := fs.String("output", "table", "table or json")
-	save := fs.Bool("save", true, "store the events as side tables cloudtrail and guardduty, queryable with flowhunt query")
+	save := fs.Bool("save", true, "store the events as side tables cloudtrail and guardduty (queryable with flowhunt query) and the findings in the findings store (flowhunt findings, the console)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -185,7 +186,7 @@ func runCorrelate(ctx context.Context, args []string) error {
 	if in.Inventory != nil {
 		prefixes = in.Inventory.InternalPrefixes()
 	}
-	st, err := openDataStore(ctx, *data, prefixes)
+	st, err := openStore(ctx, *storeU, *data, prefixes)
 	if err != nil {
 		return err
 	}
@@ -210,13 +211,13 @@ func runCorrelate(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	fst := detect.NewFindingStore(st.Dir())
+	fst := detect.NewFindingStore(dataDir(*data))
 	own, err := fst.Load()
 	if err != nil {
 		return err
 	}
 	in.Findings = own
-	rd, err := st.Reader(ctx, duckdb.ReaderOptions{})
+	rd, err := st.OpenReader(ctx, store.ReaderOptions{})
 	if err != nil {
 		return err
 	}
@@ -226,6 +227,11 @@ func runCorrelate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *save {
+		if res.Findings, err = correlate.Save(fst, res); err != nil {
+			return err
+		}
+	}
 	if *output == "json" {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
@@ -233,9 +239,12 @@ func runCorrelate(ctx context.Context, args []string) error {
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "%d CloudTrail events, %d GuardDuty findings, %d flowhunt findings\n\n", len(in.Events), len(in.GuardDuty), len(own))
-	fmt.Fprintf(w, "SEVERITY\tSCORE\tDETECTOR\tENTITY\tFIRST SEEN\tLINKS\tTITLE\n")
+	fmt.Fprintf(w, "ID\tSEVERITY\tSCORE\tDETECTOR\tENTITY\tFIRST SEEN\tLINKS\tTITLE\n")
 	for _, f := range res.Findings {
-		fmt.Fprintf(w, "%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Score, f.Detector, f.Entity.Value, f.FirstSeen.Format(time.RFC3339), strings.Join(f.Links, " "), f.Title)
+		fmt.Fprintf(w, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n", f.ID, f.Severity, f.Score, f.Detector, f.Entity.Value, f.FirstSeen.Format(time.RFC3339), strings.Join(f.Links, " "), f.Title)
+	}
+	if *save {
+		fmt.Fprintf(w, "\n%d findings saved in %s (flowhunt findings list)\n", len(res.Findings), fst.Path)
 	}
 	if len(res.Corroborated) > 0 {
 		fmt.Fprintf(w, "\nFLOWHUNT FINDINGS GUARDDUTY AGREES WITH\nID\tDETECTOR\tENTITY\tSCORE\tLINKS\n")

@@ -31,6 +31,7 @@ type Config struct {
 	ExposureWindow time.Duration  // how long after a change to look for traffic through it; default 24h
 	Skew           time.Duration  // clock and aggregation slack around events; default 10m
 	GapMin         time.Duration  // shortest silence reported as a gap; default 20m
+	SteadyCoverage float64        // share of the hour before a silence an interface must have logged in; default 0.9
 	SensitivePorts []int          // ports whose exposure is critical
 	BoostScore     float64        // added to a flowhunt finding GuardDuty agrees with; default 15
 }
@@ -52,6 +53,9 @@ func (c *Config) defaults(inv *enrich.Inventory) {
 	}
 	if c.GapMin <= 0 {
 		c.GapMin = 20 * time.Minute
+	}
+	if c.SteadyCoverage <= 0 {
+		c.SteadyCoverage = 0.9
 	}
 	if c.SensitivePorts == nil {
 		c.SensitivePorts = []int{22, 3389, 3306, 5432, 1433, 1521, 27017, 6379, 9200, 2375, 445, 11211, 23, 21}
@@ -99,7 +103,7 @@ func Run(ctx context.Context, q store.Querier, in Input, cfg Config) (*Result, e
 			res.Findings = append(res.Findings, *f)
 		}
 	}
-	fs, err := loggingFindings(ctx, q, in.Events, &cfg)
+	fs, err := loggingFindings(ctx, q, in.Inventory, in.Events, &cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -163,7 +164,7 @@ func TestRunCorrelates(t *testing.T) {
 			{"eni-db", "203.0.113.200", int32(40001), "10.0.3.7", int32(5432), at + 2400, at + 2460, int64(700)},
 		}},
 		// coverage: 10:00..13:00 continuous, then nothing until 13:45
-		{"start / 300", coverage(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 13, 0, 0, 0, time.UTC),
+		{"start / 300", coverageRows("eni-db", time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 13, 0, 0, 0, time.UTC),
 			time.Date(2026, 11, 1, 13, 45, 0, 0, time.UTC), time.Date(2026, 11, 1, 15, 0, 0, 0, time.UTC))},
 		{"FILTER (WHERE action = 'REJECT')", [][]any{{int64(12), int64(5000), int64(0)}}},
 	}}
@@ -211,12 +212,119 @@ func TestRunCorrelates(t *testing.T) {
 	}
 }
 
-func coverage(spans ...time.Time) [][]any {
+// coverageRows answers the coverage query: eni logged 10 records in each
+// 5-minute bucket of the spans [from, to).
+func coverageRows(eni string, spans ...time.Time) [][]any {
 	var rows [][]any
 	for i := 0; i+1 < len(spans); i += 2 {
 		for t := spans[i]; t.Before(spans[i+1]); t = t.Add(5 * time.Minute) {
-			rows = append(rows, []any{t.Unix() / 300, int64(10)})
+			rows = append(rows, []any{eni, t.Unix() / 300, int64(10)})
 		}
 	}
 	return rows
+}
+
+// TestENIGaps: an interface that logged steadily and fell silent while the
+// account kept logging is a gap of its own; sporadic interfaces, young
+// interfaces and silences of the whole account are not.
+func TestENIGaps(t *testing.T) {
+	at := func(hh, mm int) time.Time { return time.Date(2026, 11, 1, hh, mm, 0, 0, time.UTC) }
+	var rows [][]any
+	add := func(eni string, every int, spans ...time.Time) {
+		for i, r := range coverageRows(eni, spans...) {
+			if i%every == 0 {
+				rows = append(rows, r)
+			}
+		}
+	}
+	// 13:00-13:30: nobody logs (account-wide, reported once elsewhere).
+	add("eni-steady", 1, at(9, 0), at(13, 0), at(13, 30), at(15, 0))
+	add("eni-hole", 1, at(9, 0), at(11, 0), at(11, 30), at(13, 0), at(13, 30), at(15, 0))
+	add("eni-sporadic", 3, at(9, 0), at(11, 0), at(11, 40), at(13, 0))
+	add("eni-stopped", 1, at(9, 0), at(12, 0))
+	add("eni-young", 1, at(10, 50), at(11, 0), at(11, 30), at(13, 0))
+	q := &fakeQuerier{answers: []answer{{"start / 300", rows}}}
+	per, acct, counts, err := coverage(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{}
+	cfg.defaults(nil)
+	var got []string
+	for _, g := range eniGaps(per, acct, counts, &cfg) {
+		got = append(got, fmt.Sprintf("%s %s..%s trailing=%v before=%.2f", g.eni, g.gap.start().Format("15:04"), g.gap.end().Format("15:04"), g.trailing, g.before))
+	}
+	want := []string{
+		"eni-hole 11:00..11:30 trailing=false before=1.00",
+		"eni-stopped 12:00..15:00 trailing=true before=1.00",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("(-got +want)\n- %s\n+ %s", strings.Join(got, "\n- "), strings.Join(want, "\n+ "))
+	}
+
+	// Through Run: the ENI gap becomes a flow_log_gap finding on the ENI,
+	// and the account-wide silence one on the account.
+	inv, err := enrich.LoadInventoryDir("../audit/testdata/inventory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), q, Input{Inventory: inv}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gaps []string
+	for _, f := range res.Findings {
+		if f.Detector == DetLogGap {
+			gaps = append(gaps, fmt.Sprintf("%s:%s %s %v", f.Entity.Kind, f.Entity.Value, f.FirstSeen.Format("15:04"), f.Evidence["gap_minutes"]))
+		}
+	}
+	sort.Strings(gaps)
+	wantGaps := "account:- 13:00 30\neni:eni-hole 11:00 30\neni:eni-stopped 12:00 180"
+	if strings.Join(gaps, "\n") != wantGaps {
+		t.Errorf("gap findings (-got +want)\n- %s\n+ %s", strings.Join(gaps, "\n- "), wantGaps)
+	}
+}
+
+// TestSave: correlation findings land in the findings store with their
+// links, keep an analyst's status on a re-run, and corroborated flowhunt
+// findings are updated in place.
+func TestSave(t *testing.T) {
+	fst := detect.NewFindingStore(t.TempDir())
+	own := detect.Finding{ID: "fh-own", Detector: "inbound_probe", Score: 60, Status: detect.StatusOpen}
+	if _, err := fst.Merge([]detect.Finding{own}); err != nil {
+		t.Fatal(err)
+	}
+	boosted := own
+	boosted.Score, boosted.Links = 75, []string{"guardduty:gd-1"}
+	res := &Result{
+		Findings:     []detect.Finding{{ID: "fh-exp", Detector: DetSGExposure, Links: []string{"cloudtrail:ev-1"}, Score: 92}},
+		Corroborated: []detect.Finding{boosted},
+	}
+	stored, err := Save(fst, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 1 || stored[0].Status != detect.StatusOpen || stored[0].Created.IsZero() {
+		t.Fatalf("stored: %+v", stored)
+	}
+	if _, err := fst.SetStatus("fh-exp", detect.StatusAcknowledged); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Save(fst, res); err != nil {
+		t.Fatal(err)
+	}
+	all, err := fst.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]detect.Finding{}
+	for _, f := range all {
+		got[f.ID] = f
+	}
+	if len(all) != 2 || got["fh-exp"].Links[0] != "cloudtrail:ev-1" || got["fh-exp"].Status != detect.StatusAcknowledged {
+		t.Errorf("exposure finding after re-run: %+v (of %d)", got["fh-exp"], len(all))
+	}
+	if got["fh-own"].Score != 75 || len(got["fh-own"].Links) != 1 {
+		t.Errorf("corroborated finding: %+v", got["fh-own"])
+	}
 }
