@@ -195,3 +195,6 @@ func reportCPU(b *testing.B, cpu0 time.Duration, bytesPerOp int) {
 		b.ReportMetric(float64(b.N)*float64(bytesPerOp)/1e6/used.Seconds(), "MB/cpu-s")
 	}
 }
+func BenchmarkDecodeCloudWatchSubscription(b *testing.B) {
+	benchmarkEncoded(b, "cloudwatch-subscription")
+}

@@ -119,6 +119,28 @@ func (d *decoder) envelopes(ctx context.Context, data []byte, format Format) err
 			}
 			continue
 		}
+		if n, scratch, ok := scanEnvelope(data[pos:], &d.env, d.scratch); ok {
+			// A subscription envelope, scanned without allocating per event.
+			d.scratch = scratch
+			base := pos
+			pos += n
+			for k := range d.env.end {
+				d.stats.Lines++
+				if d.env.missing[k] {
+					raw := data[base+d.env.raw[k][0] : base+d.env.raw[k][1]]
+					if err := d.rejectLine(d.stats.Lines, raw, `JSON event has no "message"`); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := d.message(d.env.get(k)); err != nil {
+					return err
+				}
+			}
+			continue
+		} else {
+			d.scratch = scratch
+		}
 		dec := json.NewDecoder(bytes.NewReader(data[pos:]))
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {

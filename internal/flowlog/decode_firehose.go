@@ -268,3 +268,181 @@ func skipNumber(b []byte, i int) (int, bool) {
 	}
 	return i, true
 }
+
+// envMessages holds what scanEnvelope found, in order: the unescaped
+// messages packed in buf, and the events without a message.
+type envMessages struct {
+	buf     []byte
+	end     []int    // end of message k in buf
+	missing []bool   // event k has no "message"
+	raw     [][2]int // span of event k in the input
+}
+
+func (m *envMessages) reset() {
+	m.buf, m.end, m.missing, m.raw = m.buf[:0], m.end[:0], m.missing[:0], m.raw[:0]
+}
+
+func (m *envMessages) get(k int) []byte {
+	start := 0
+	if k > 0 {
+		start = m.end[k-1]
+	}
+	return m.buf[start:m.end[k]]
+}
+
+// scanEnvelope scans a CloudWatch Logs subscription envelope
+// {"messageType":"DATA_MESSAGE",…,"logEvents":[{"id":…,"timestamp":…,"message":…},…]}
+// (or {"events":[…]} as `aws logs get-log-events` prints) without allocating
+// per event. Like flatEvent it returns ok=false for any shape it does not
+// fully understand, and the caller then uses encoding/json. A CONTROL_MESSAGE
+// envelope gives no events.
+func scanEnvelope(b []byte, m *envMessages, scratch []byte) (n int, _ []byte, ok bool) {
+	m.reset()
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return 0, scratch, false
+	}
+	i = skipSpace(b, i+1)
+	control, sawEvents := false, false
+	for i < len(b) && b[i] != '}' {
+		end, good := skipScalar(b, i)
+		if !good || b[i] != '"' {
+			return 0, scratch, false
+		}
+		key := b[i+1 : end-1]
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' || bytes.IndexByte(key, '\\') >= 0 {
+			return 0, scratch, false
+		}
+		i = skipSpace(b, i+1)
+		if i >= len(b) {
+			return 0, scratch, false
+		}
+		switch {
+		case string(key) == "messageType":
+			if b[i] != '"' || control {
+				return 0, scratch, false
+			}
+			var v []byte
+			if v, i, good = unquote(b, i, scratch[:0]); !good {
+				return 0, scratch, false
+			}
+			scratch = v
+			control = string(v) == "CONTROL_MESSAGE"
+		case string(key) == "logEvents" || string(key) == "events":
+			if sawEvents || b[i] != '[' {
+				return 0, scratch, false
+			}
+			sawEvents = true
+			i = skipSpace(b, i+1)
+			for i < len(b) && b[i] != ']' {
+				msg, hasMsg, ctl, n, good := flatEvent(b[i:], scratch)
+				scratch = msg
+				if !good || b[i] != '{' {
+					return 0, scratch, false
+				}
+				if !ctl {
+					if hasMsg {
+						m.buf = append(m.buf, msg...)
+					}
+					m.end = append(m.end, len(m.buf))
+					m.missing = append(m.missing, !hasMsg)
+					m.raw = append(m.raw, [2]int{i, i + n})
+				}
+				i = skipSpace(b, i+n)
+				if i < len(b) && b[i] == ',' {
+					i = skipSpace(b, i+1)
+					if i < len(b) && b[i] == ']' {
+						return 0, scratch, false // trailing comma
+					}
+				} else if i >= len(b) || b[i] != ']' {
+					return 0, scratch, false
+				}
+			}
+			if i >= len(b) {
+				return 0, scratch, false
+			}
+			i++
+		case bytes.EqualFold(key, []byte("message")) || bytes.EqualFold(key, []byte("messageType")) ||
+			bytes.EqualFold(key, []byte("logEvents")) || bytes.EqualFold(key, []byte("events")):
+			return 0, scratch, false
+		default:
+			if i, good = skipValue(b, i, 0); !good {
+				return 0, scratch, false
+			}
+		}
+		i = skipSpace(b, i)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			if i >= len(b) || b[i] != '"' {
+				return 0, scratch, false
+			}
+		} else if i >= len(b) || b[i] != '}' {
+			return 0, scratch, false
+		}
+	}
+	if i >= len(b) || !sawEvents {
+		return 0, scratch, false
+	}
+	if control {
+		m.reset()
+	}
+	return i + 1, scratch, true
+}
+
+// skipValue skips any JSON value at b[i], nested ones included.
+func skipValue(b []byte, i, depth int) (int, bool) {
+	if depth > 64 {
+		return 0, false
+	}
+	switch b[i] {
+	case '{', '[':
+		closer := byte('}')
+		if b[i] == '[' {
+			closer = ']'
+		}
+		obj := b[i] == '{'
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == closer {
+			return i + 1, true
+		}
+		for i < len(b) {
+			var good bool
+			if obj {
+				if b[i] != '"' {
+					return 0, false
+				}
+				if i, good = skipScalar(b, i); !good {
+					return 0, false
+				}
+				i = skipSpace(b, i)
+				if i >= len(b) || b[i] != ':' {
+					return 0, false
+				}
+				i = skipSpace(b, i+1)
+				if i >= len(b) {
+					return 0, false
+				}
+			}
+			if i, good = skipValue(b, i, depth+1); !good {
+				return 0, false
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) {
+				return 0, false
+			}
+			if b[i] == closer {
+				return i + 1, true
+			}
+			if b[i] != ',' {
+				return 0, false
+			}
+			i = skipSpace(b, i+1)
+			if i >= len(b) {
+				return 0, false
+			}
+		}
+		return 0, false
+	}
+	return skipScalar(b, i)
+}

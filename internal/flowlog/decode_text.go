@@ -27,6 +27,8 @@ type decoder struct {
 	textBuf  []byte        // blocks of text being cut into lines
 	header   []byte        // last header line, whose layout is in force
 	msgBuf   []byte        // unescaped JSON message
+	scratch  []byte        // unescaped JSON strings while scanning envelopes
+	env      envMessages   // messages of one subscription envelope
 }
 
 // setLayout switches to layout l, emitting the records of the previous one.

@@ -130,3 +130,60 @@ func FuzzFlatEvent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEnvelope checks the subscription envelope scanner against
+// encoding/json and the rules of decoder.events.
+func FuzzEnvelope(f *testing.F) {
+	ev := `{"id":"1","timestamp":1,"message":"` + good + `"}`
+	for _, s := range []string{
+		`{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"logEvents":[` + ev + `,` + ev + `]}`,
+		`{"messageType":"CONTROL_MESSAGE","logEvents":[` + ev + `]}`,
+		`{"events":[` + ev + `,{"id":"2"}],"nextForwardToken":"f/1","x":{"a":[1,{"b":null}]}}`,
+		`{"logEvents":[]}`, `{"logEvents":[{"messageType":"CONTROL_MESSAGE","message":"x"}]}`,
+		`{"logEvents":[` + ev + `],"events":[` + ev + `]}`, `{"logEvents":null}`, `{"LogEvents":[]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m envMessages
+		n, _, ok := scanEnvelope(b, &m, nil)
+		if !ok {
+			return
+		}
+		var top event
+		if err := json.Unmarshal(b[:n], &top); err != nil {
+			t.Fatalf("scanEnvelope accepted %q, encoding/json: %v", b[:n], err)
+		}
+		var msgs []string
+		var missing []bool
+		var walk func(evs []event)
+		walk = func(evs []event) {
+			for _, ev := range evs {
+				if ev.MessageType == "CONTROL_MESSAGE" {
+					continue
+				}
+				if ev.LogEvents != nil || ev.Events != nil {
+					walk(append(ev.LogEvents, ev.Events...))
+					continue
+				}
+				var s string
+				if ev.Message != nil {
+					if err := json.Unmarshal(*ev.Message, &s); err != nil {
+						t.Fatalf("%q: message not a string: %v", b[:n], err)
+					}
+				}
+				msgs = append(msgs, s)
+				missing = append(missing, ev.Message == nil)
+			}
+		}
+		walk([]event{top})
+		if len(msgs) != len(m.end) {
+			t.Fatalf("%q: %d events, encoding/json %d", b[:n], len(m.end), len(msgs))
+		}
+		for k := range msgs {
+			if m.missing[k] != missing[k] || string(m.get(k)) != msgs[k] {
+				t.Fatalf("%q: event %d: %q (missing %v), encoding/json %q (missing %v)", b[:n], k, m.get(k), m.missing[k], msgs[k], missing[k])
+			}
+		}
+	})
+}
