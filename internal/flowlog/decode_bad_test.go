@@ -191,8 +191,15 @@ func TestGzip(t *testing.T) {
 	// Corrupt (not truncated): an error, not ErrTruncated.
 	bad := append([]byte(nil), full...)
 	bad[len(bad)-5] ^= 0xff // CRC32 trailer
-	if _, _, _, err = decodeAll(t, bad, DecodeOptions{Object: "crc.gz"}); err == nil || errors.Is(err, ErrTruncated) {
+	if _, _, _, err = decodeAll(t, bad, DecodeOptions{Object: "crc.gz"}); err == nil || errors.Is(err, ErrTruncated) ||
+		!strings.HasPrefix(err.Error(), "cannot decompress crc.gz: ") {
 		t.Fatalf("bad checksum: err = %v", err)
+	}
+	// A failing source is named once.
+	_, err = Decode(context.Background(), io.MultiReader(strings.NewReader(good+"\n"), iotestErrReader{}), DecodeOptions{Object: "s3://b/k"},
+		func(*Batch) error { return nil }, nil)
+	if err == nil || err.Error() != "cannot read s3://b/k: connection reset" {
+		t.Fatalf("source error: %v", err)
 	}
 }
 
@@ -329,3 +336,7 @@ func TestDecodeConcurrent(t *testing.T) {
 		}
 	}
 }
+
+type iotestErrReader struct{}
+
+func (iotestErrReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }

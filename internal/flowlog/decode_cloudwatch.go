@@ -36,7 +36,7 @@ func (d *decoder) decodeEnvelopes(ctx context.Context, r io.Reader, format Forma
 		if derr := d.envelopes(ctx, data, format); derr != nil {
 			return derr
 		}
-		return err
+		return d.readErr(err)
 	}
 	if len(data) > maxEnvelopeBytes {
 		return fmt.Errorf("cannot decode %s: %s object larger than %d bytes", d.opts.Object, format, maxEnvelopeBytes)

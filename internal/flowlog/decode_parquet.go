@@ -31,7 +31,7 @@ func (d *decoder) decodeParquet(ctx context.Context, r io.Reader) (err error) {
 	}()
 	data, err := io.ReadAll(io.LimitReader(r, maxParquetBytes+1))
 	if err != nil {
-		return fmt.Errorf("cannot read %s: %w", d.opts.Object, err)
+		return d.readErr(err)
 	}
 	if len(data) > maxParquetBytes {
 		return fmt.Errorf("cannot decode %s: parquet object larger than %d bytes", d.opts.Object, maxParquetBytes)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -288,9 +287,6 @@ func (d *decoder) decodeText(ctx context.Context, r io.Reader) error {
 		if err := d.flush(); err != nil {
 			return err
 		}
-		if errors.Is(rerr, ErrTruncated) {
-			return rerr
-		}
-		return fmt.Errorf("cannot read %s: %w", d.opts.Object, rerr)
+		return d.readErr(rerr)
 	}
 }

@@ -59,11 +59,26 @@ func (g *gzipSource) Read(p []byte) (int, error) {
 	*g.n += int64(n)
 	if err != nil && err != io.EOF {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return n, fmt.Errorf("cannot decompress %s: %w: %w", g.object, ErrTruncated, err)
+			return n, &decompressError{fmt.Errorf("cannot decompress %s: %w: %w", g.object, ErrTruncated, err)}
 		}
-		return n, fmt.Errorf("cannot decompress %s: %w", g.object, err)
+		return n, &decompressError{fmt.Errorf("cannot decompress %s: %w", g.object, err)}
 	}
 	return n, err
+}
+
+// decompressError is an error of the decompressor, already naming the object.
+type decompressError struct{ err error }
+
+func (e *decompressError) Error() string { return e.err.Error() }
+func (e *decompressError) Unwrap() error { return e.err }
+
+// readErr names the object in an error met while reading it.
+func (d *decoder) readErr(err error) error {
+	var de *decompressError
+	if errors.As(err, &de) {
+		return err
+	}
+	return fmt.Errorf("cannot read %s: %w", d.opts.Object, err)
 }
 
 type countingReader struct {
