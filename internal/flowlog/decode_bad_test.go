@@ -50,6 +50,8 @@ func TestBadLines(t *testing.T) {
 	f(repl("2 ", "1 "), `version "1" is out of range 2..255`)
 	f(repl(" 4249 ", " 99999999999999999999 "), "bytes")
 	f(repl("ACCEPT", "ALLOW"), `action "ALLOW" is not ACCEPT, REJECT or -`)
+	f(repl("172.31.16.139", "172.31.16.300"), `srcaddr "172.31.16.300" is not an IP address`)
+	f(repl("172.31.16.21", "host.example"), `dstaddr "host.example" is not an IP address`)
 	f(repl(" OK", " ok"), `log-status "ok" is not OK, NODATA, SKIPDATA or -`)
 	f(repl("1418530010 1418530070", "1418530070 1418530010"), "start 1418530070 is after end 1418530010")
 	f(repl("eni-", "eni-\xff"), "invalid UTF-8")

@@ -190,6 +190,10 @@ func (d *decoder) record(line []byte, no int64) string {
 			if !validStatus(tok) {
 				return d.undo(n, fmt.Sprintf("log-status %s is not OK, NODATA, SKIPDATA or -", quote(tok)))
 			}
+		case classAddr:
+			if !validAddr(tok) {
+				return d.undo(n, fmt.Sprintf("%s %s is not an IP address", f, quote(tok)))
+			}
 		}
 		b.Str[f].Append(tok)
 	}

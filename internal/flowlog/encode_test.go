@@ -140,6 +140,10 @@ func TestRoundTripFullLayout(t *testing.T) {
 	}
 	r.SetStr(Action, "REJECT")
 	r.SetStr(LogStatus, "SKIPDATA")
+	r.SetStr(SrcAddr, "10.0.0.1")
+	r.SetStr(DstAddr, "2001:db8::1")
+	r.SetStr(PktSrcAddr, "198.51.100.7")
+	r.SetStr(PktDstAddr, "::ffff:10.0.0.1")
 	r.SetInt(Start, 1700000000)
 	r.SetInt(End, 1700000060)
 	r.SetInt(Bytes, 1<<62)

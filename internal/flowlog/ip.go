@@ -5,38 +5,38 @@ package flowlog
 // net/netip refuses them.
 func ParseIPv4(b []byte) (uint32, bool) {
 	var ip uint32
-	parts := 0
 	i := 0
-	for parts < 4 {
-		if i >= len(b) {
-			return 0, false
-		}
-		start := i
-		var v uint32
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			v = v*10 + uint32(b[i]-'0')
-			i++
-			if i-start > 3 {
-				return 0, false
-			}
-		}
-		n := i - start
-		if n == 0 || v > 255 || (n > 1 && b[start] == '0') {
-			return 0, false
-		}
-		ip = ip<<8 | v
-		parts++
-		if parts < 4 {
+	for part := 0; part < 4; part++ {
+		if part > 0 {
 			if i >= len(b) || b[i] != '.' {
 				return 0, false
 			}
 			i++
 		}
+		if i >= len(b) {
+			return 0, false
+		}
+		v := uint32(b[i] - '0')
+		if v > 9 {
+			return 0, false
+		}
+		i++
+		if v != 0 { // a leading 0 stands alone
+			for k := 0; k < 2 && i < len(b); k++ {
+				d := uint32(b[i] - '0')
+				if d > 9 {
+					break
+				}
+				v = v*10 + d
+				i++
+			}
+			if v > 255 {
+				return 0, false
+			}
+		}
+		ip = ip<<8 | v
 	}
-	if i != len(b) {
-		return 0, false
-	}
-	return ip, true
+	return ip, i == len(b)
 }
 
 // ParseIP16 parses an IPv4 or IPv6 address into 16 bytes without allocating.

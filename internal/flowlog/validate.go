@@ -15,6 +15,7 @@ const (
 	classInt
 	classAction
 	classStatus
+	classAddr
 )
 
 // column is one position of a compiled layout.
@@ -35,6 +36,8 @@ func compileLayout(cols []column, l Layout) []column {
 			c.class = classAction
 		case f == LogStatus:
 			c.class = classStatus
+		case f == SrcAddr || f == DstAddr || f == PktSrcAddr || f == PktDstAddr:
+			c.class = classAddr
 		}
 		cols[i] = c
 	}
@@ -65,6 +68,16 @@ func parseUint(b []byte) (int64, bool) {
 
 func validAction(b []byte) bool {
 	return string(b) == "ACCEPT" || string(b) == "REJECT"
+}
+
+// validAddr reports whether b is an IPv4 or IPv6 address, as AWS writes
+// them in srcaddr, dstaddr, pkt-srcaddr and pkt-dstaddr.
+func validAddr(b []byte) bool {
+	if _, ok := ParseIPv4(b); ok {
+		return true
+	}
+	_, ok := ParseIP16(b)
+	return ok
 }
 
 func validStatus(b []byte) bool {
