@@ -3,6 +3,8 @@ package flowlog
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"net/netip"
 	"testing"
 )
 
@@ -183,6 +185,33 @@ func FuzzEnvelope(f *testing.F) {
 		for k := range msgs {
 			if m.missing[k] != missing[k] || string(m.get(k)) != msgs[k] {
 				t.Fatalf("%q: event %d: %q (missing %v), encoding/json %q (missing %v)", b[:n], k, m.get(k), m.missing[k], msgs[k], missing[k])
+			}
+		}
+	})
+}
+
+// FuzzParseIP checks ParseIPv4 and ParseIP16 against net/netip.
+func FuzzParseIP(f *testing.F) {
+	for _, s := range []string{"10.0.0.1", "0.0.0.0", "255.255.255.255", "01.2.3.4", "::", "2001:db8::1", "::ffff:1.2.3.4", "1:2:3:4:5:6:7:8", "fe80::1%eth0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := netip.ParseAddr(s)
+		if err == nil && want.Zone() != "" {
+			err = errors.New("zone")
+		}
+		got16, ok := ParseIP16([]byte(s))
+		if ok != (err == nil) || (ok && got16 != want.As16()) {
+			t.Fatalf("ParseIP16(%q) = %x, %v; netip: %v, %v", s, got16, ok, want, err)
+		}
+		v4, ok4 := ParseIPv4([]byte(s))
+		if ok4 != (err == nil && want.Is4()) {
+			t.Fatalf("ParseIPv4(%q) = %v; netip: %v, %v", s, ok4, want, err)
+		}
+		if ok4 {
+			a := want.As4()
+			if v4 != uint32(a[0])<<24|uint32(a[1])<<16|uint32(a[2])<<8|uint32(a[3]) {
+				t.Fatalf("ParseIPv4(%q) = %x", s, v4)
 			}
 		}
 	})
