@@ -53,7 +53,7 @@ type Reject struct {
 	Object string // object the line came from
 	Line   int64  // 1-based line (or event, or row) number in the object
 	Reason string // why the line was rejected
-	Text   string // the offending line, cut to MaxLineBytes
+	Text   string // the offending line, cut to MaxLineBytes, invalid UTF-8 replaced by U+FFFD
 }
 
 // Error makes a Reject usable as an error.

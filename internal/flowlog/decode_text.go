@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // decoder holds the state of one Decode call: the layout in force, the batch
@@ -71,7 +72,12 @@ func (d *decoder) rejectLine(no int64, line []byte, reason string) error {
 	if len(line) > d.opts.MaxLineBytes {
 		line = line[:d.opts.MaxLineBytes]
 	}
-	if err := d.reject(Reject{Object: d.opts.Object, Line: no, Reason: reason, Text: string(line)}); err != nil {
+	text := string(line)
+	if !validUTF8(line) {
+		// Stores keep Text in UTF-8 columns; the reason says what was wrong.
+		text = strings.ToValidUTF8(text, "\uFFFD")
+	}
+	if err := d.reject(Reject{Object: d.opts.Object, Line: no, Reason: reason, Text: text}); err != nil {
 		return &callbackError{err}
 	}
 	return nil
