@@ -119,6 +119,11 @@ func TestHeaders(t *testing.T) {
 		t.Fatalf("lines %v stats %+v", lines, st)
 	}
 
+	// A byte order mark before the header is ignored.
+	if recs, _, _, err := decodeAll(t, []byte("\xef\xbb\xbf"+DefaultLayout.Header()+"\r\n"+good+"\r\n"), DecodeOptions{}); err != nil || len(recs) != 1 {
+		t.Fatalf("BOM: %d records, %v", len(recs), err)
+	}
+
 	// A header with an unknown field stops the object: its order cannot be known.
 	_, err = Decode(context.Background(), strings.NewReader("version bogus-field\n2 x\n"), DecodeOptions{Object: "o"}, func(*Batch) error { return nil }, nil)
 	if !errors.Is(err, ErrLayout) || !strings.Contains(err.Error(), `cannot decode o line 1: header`) {

@@ -89,6 +89,10 @@ func (d *decoder) line(line []byte, no int64) error {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
+	if no == 1 {
+		// Files saved by Windows editors start with a byte order mark.
+		line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+	}
 	if len(line) == 0 {
 		return nil
 	}
