@@ -100,7 +100,9 @@ func (e *callbackError) Unwrap() error { return e.err }
 // returns) and reject with each bad line. When reject is nil the first bad
 // line is returned as an error (a Reject). A truncated gzip stream returns an
 // error wrapping ErrTruncated after emitting the records before the damage.
-// Errors returned by emit or reject are returned unchanged.
+// Errors returned by emit or reject are returned unchanged. Decode may run
+// concurrently, one call per object: that is how objects are decoded (and
+// decompressed) in parallel.
 func Decode(ctx context.Context, r io.Reader, opts DecodeOptions, emit func(*Batch) error, reject func(Reject) error) (Stats, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = defaultBatchSize
@@ -132,6 +134,13 @@ func (d *decoder) decode(ctx context.Context, r io.Reader, opts DecodeOptions, e
 		err = cb.err
 	}
 	d.emit, d.reject = nil, nil
+	// Pooled state must not keep the caller's reader alive.
+	if d.inBuf != nil {
+		d.inBuf.Reset(nil)
+	}
+	if d.sniffBuf != nil {
+		d.sniffBuf.Reset(nil)
+	}
 	return d.stats, err
 }
 
