@@ -36,3 +36,19 @@ func ExampleDecode() {
 	// line 3: srcaddr=<nil> dstport=<nil> log-status=NODATA
 	// {Lines:4 Records:2 Rejects:1 Headers:1 Bytes:427} <nil>
 }
+
+func ExampleAppendFirehoseRecord() {
+	var r flowlog.Record
+	r.SetInt(flowlog.Version, 2)
+	r.SetStr(flowlog.AccountID, "123456789010")
+	r.SetStr(flowlog.InterfaceID, "eni-1235b8ca123456789")
+	r.SetInt(flowlog.Start, 1431280876)
+	r.SetInt(flowlog.End, 1431280934)
+	r.SetStr(flowlog.LogStatus, "NODATA")
+	out := flowlog.AppendFirehoseRecord(nil, &r, flowlog.DefaultLayout)
+	out = flowlog.AppendCloudWatchExportEvent(out, &r, flowlog.DefaultLayout, "eni-1235b8ca123456789-all")
+	fmt.Print(string(out))
+	// Output:
+	// {"message":"2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA"}
+	// {"timestamp":1431280876000,"message":"2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA","logStreamName":"eni-1235b8ca123456789-all"}
+}
