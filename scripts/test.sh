@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 # the console's browser tests (internal/server/local) drive Debian's headless chromium
 ./scripts/deps.sh chromium
+# the ClickHouse tests (internal/store/clickhouse, cmd/flowhunt) start a two-shard
+# cluster of Debian's clickhouse-server on loopback (scripts/clickhouse.sh)
+./scripts/deps.sh clickhouse-server clickhouse-client
 if [ -f web/package.json ]; then
   ./scripts/web.sh
 fi

@@ -21,6 +21,7 @@ func runExport(ctx context.Context, args []string) error {
 	to := fs.String("to", "", "export records before this time (RFC 3339 or YYYY-MM-DD)")
 	location := fs.String("location", "", "S3 location the Athena table will read (for athena.sql)")
 	output := fs.String("output", "table", "output: table or json")
+	storeU := storeFlag(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -42,6 +43,9 @@ func runExport(ctx context.Context, args []string) error {
 		if opts.To, err = parseTimeFlag(*to); err != nil {
 			return fmt.Errorf("%w: --to: %v", errUsage, err)
 		}
+	}
+	if err := embeddedOnly("export", *storeU); err != nil {
+		return err
 	}
 	st, err := openDataStore(ctx, *data, nil)
 	if err != nil {

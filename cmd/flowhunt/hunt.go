@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/flowhunt/flowhunt/internal/detect"
-	"github.com/flowhunt/flowhunt/internal/store/duckdb"
+	"github.com/flowhunt/flowhunt/internal/store"
 )
 
 func init() {
@@ -22,7 +22,8 @@ func init() {
 
 func runHunt(ctx context.Context, args []string) error {
 	fs := newFlags("hunt", "[--since 24h | --from T --to T] [--detector NAME,...] [--min-severity S] [--config FILE] [--output table|jsonl|ocsf|asff] [--fail-on S]")
-	data := fs.String("data", "", "data directory (env FLOWHUNT_DATA, default ./flowhunt-data)")
+	data := fs.String("data", "", "data directory (env FLOWHUNT_DATA, default ./flowhunt-data); holds the findings file")
+	storeU := storeFlag(fs)
 	since := fs.String("since", "", "hunt over the last duration of data (24h, 7d), counted back from the newest record")
 	fromS := fs.String("from", "", "window start (RFC 3339 or YYYY-MM-DD)")
 	toS := fs.String("to", "", "window end, exclusive")
@@ -76,7 +77,7 @@ func runHunt(ctx context.Context, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	st, err := openDataStore(ctx, *data, cfg.Internal())
+	st, err := openStore(ctx, *storeU, *data, cfg.Internal())
 	if err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func runHunt(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%w: --since: %v", errUsage, err)
 		}
-		newest, err := newestRecord(ctx, st)
+		newest, err := newestRecord(ctx, st, *storeU, *data)
 		if err != nil {
 			return err
 		}
@@ -94,11 +95,11 @@ func runHunt(ctx context.Context, args []string) error {
 		cfg.From = cfg.To.Add(-d)
 	}
 	// The reader sees the baseline days before the window too.
-	ro := duckdb.ReaderOptions{To: cfg.To}
+	ro := store.ReaderOptions{To: cfg.To}
 	if !cfg.From.IsZero() {
 		ro.From = cfg.From.Add(-time.Duration(cfg.BaselineDays) * 24 * time.Hour)
 	}
-	rd, err := st.Reader(ctx, ro)
+	rd, err := st.OpenReader(ctx, ro)
 	if err != nil {
 		return err
 	}
@@ -110,7 +111,10 @@ func runHunt(ctx context.Context, args []string) error {
 	}
 	took := time.Since(t0)
 	if !*noSave {
-		fst := detect.NewFindingStore(st.Dir())
+		// The findings file in the data directory keeps the analyst status
+		// whichever store holds the flows; the findings side table makes
+		// them queryable next to the flows.
+		fst := detect.NewFindingStore(dataDir(*data))
 		if found, err = fst.Merge(found); err != nil {
 			return err
 		}
@@ -205,8 +209,8 @@ func loadHuntConfig(path, extraIntel string) (*detect.Config, error) {
 	return cfg, nil
 }
 
-func newestRecord(ctx context.Context, st *duckdb.Store) (time.Time, error) {
-	rd, err := st.Reader(ctx, duckdb.ReaderOptions{})
+func newestRecord(ctx context.Context, st store.Backend, storeFlagValue, dataFlagValue string) (time.Time, error) {
+	rd, err := st.OpenReader(ctx, store.ReaderOptions{})
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -223,7 +227,11 @@ func newestRecord(ctx context.Context, st *duckdb.Store) (time.Time, error) {
 		}
 	}
 	if v == nil {
-		return time.Time{}, fmt.Errorf("cannot hunt: the data directory %s holds no flow records (run flowhunt ingest)", st.Dir())
+		where := "the data directory " + dataDir(dataFlagValue)
+		if u := storeURL(storeFlagValue); u != "" {
+			where = "the store " + cutFlag(u, 80)
+		}
+		return time.Time{}, fmt.Errorf("cannot hunt: %s holds no flow records (run flowhunt ingest)", where)
 	}
 	return time.Unix(*v, 0).UTC(), nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowhunt/flowhunt/internal/flowlog"
 	"github.com/flowhunt/flowhunt/internal/source"
+	"github.com/flowhunt/flowhunt/internal/store"
 	"github.com/flowhunt/flowhunt/internal/store/duckdb"
 )
 
@@ -53,6 +54,7 @@ func runIngest(ctx context.Context, args []string) error {
 	output := fs.String("output", "table", "output: table or json")
 	showRejects := fs.Bool("show-rejects", false, "list the bad lines kept in the rejects table")
 	workers := fs.Int("workers", 0, "objects decoded in parallel (default: one per core)")
+	storeU := storeFlag(fs)
 	srcs, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -99,6 +101,10 @@ func runIngest(ctx context.Context, args []string) error {
 	cidrs, err := parseCIDRList(*internal)
 	if err != nil {
 		return fmt.Errorf("%w: --internal: %v", errUsage, err)
+	}
+	if u := storeURL(*storeU); u != "" {
+		scfg := source.Config{Range: rng, Region: *region, Endpoint: *endpoint, PathStyle: *pathStyle}
+		return ingestBackend(ctx, *storeU, *data, cidrs, srcs, scfg, opts, *output, *showRejects)
 	}
 	st, err := openDataStore(ctx, *data, cidrs)
 	if err != nil {
@@ -193,8 +199,8 @@ func printSummary(w io.Writer, s duckdb.IngestSummary) {
 	}
 }
 
-func printRejects(ctx context.Context, st *duckdb.Store, output string) error {
-	r, err := st.Reader(ctx, duckdb.ReaderOptions{})
+func printRejects(ctx context.Context, st store.Backend, output string) error {
+	r, err := st.OpenReader(ctx, store.ReaderOptions{})
 	if err != nil {
 		return err
 	}

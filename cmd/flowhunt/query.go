@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/flowhunt/flowhunt/internal/query"
-	"github.com/flowhunt/flowhunt/internal/store/duckdb"
 )
 
 func init() {
@@ -24,6 +23,7 @@ func init() {
 func runQuery(ctx context.Context, args []string) error {
 	fs := newFlags("query", `[flags] "QUERY"`)
 	data := fs.String("data", "", "data directory (default $FLOWHUNT_DATA or ./flowhunt-data)")
+	storeU := storeFlag(fs)
 	since := fs.String("since", "", "only flows of the last D (24h, 7d); only those days' data is read")
 	from := fs.String("from", "", "only flows starting at or after this time (RFC 3339 or YYYY-MM-DD)")
 	to := fs.String("to", "", "only flows starting before this time (RFC 3339 or YYYY-MM-DD)")
@@ -86,12 +86,12 @@ func runQuery(ctx context.Context, args []string) error {
 		fmt.Println(sql)
 		return nil
 	}
-	st, err := openDataStore(ctx, *data, nil)
+	st, err := openStore(ctx, *storeU, *data, nil)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	rd, err := st.Reader(ctx, duckdb.ReaderOptions{From: lo, To: hi, Setup: query.DuckDBSetup()})
+	rd, err := st.OpenReader(ctx, readerOptions(lo, hi))
 	if err != nil {
 		return err
 	}

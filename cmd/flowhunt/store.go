@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowhunt/flowhunt/internal/query"
+	"github.com/flowhunt/flowhunt/internal/store"
+	"github.com/flowhunt/flowhunt/internal/store/clickhouse"
 	"github.com/flowhunt/flowhunt/internal/store/duckdb"
 )
 
@@ -27,6 +31,56 @@ func dataDir(flagValue string) string {
 // openDataStore opens the embedded store of a data directory flag.
 func openDataStore(ctx context.Context, flagValue string, internal []netip.Prefix) (*duckdb.Store, error) {
 	return duckdb.Open(ctx, duckdb.Config{Dir: dataDir(flagValue), InternalCIDRs: internal})
+}
+
+// storeFlag adds --store to a verb's flags.
+func storeFlag(fs *flag.FlagSet) *string {
+	return fs.String("store", "", "store URL: clickhouse://host:port[,host:port…]/db?cluster=NAME for a ClickHouse cluster (env FLOWHUNT_STORE; default: the embedded store in the data directory)")
+}
+
+// storeURL returns the store URL: the flag's value, else FLOWHUNT_STORE;
+// empty selects the embedded store.
+func storeURL(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return os.Getenv("FLOWHUNT_STORE")
+}
+
+// openStore opens the store a verb works on: the ClickHouse cluster of a
+// clickhouse:// store URL, else the embedded store of the data directory.
+// The data directory keeps the findings file (analyst status) either way.
+func openStore(ctx context.Context, storeFlagValue, dataFlagValue string, internal []netip.Prefix) (store.Backend, error) {
+	u := storeURL(storeFlagValue)
+	switch {
+	case u == "":
+		return openDataStore(ctx, dataFlagValue, internal)
+	case clickhouse.IsURL(u):
+		return clickhouse.Open(ctx, clickhouse.Config{URL: u, InternalCIDRs: internal})
+	}
+	return nil, fmt.Errorf("%w: cannot open store %q: want clickhouse://host:port/db?cluster=NAME (--store or FLOWHUNT_STORE), or neither for the embedded store in --data", errUsage, cutFlag(u, 80))
+}
+
+// embeddedOnly refuses a ClickHouse store for verbs that only work on the
+// embedded store.
+func embeddedOnly(verb, storeFlagValue string) error {
+	if u := storeURL(storeFlagValue); u != "" {
+		return fmt.Errorf("%w: flowhunt %s works on the embedded store only; unset --store / FLOWHUNT_STORE (%q)", errUsage, verb, cutFlag(u, 80))
+	}
+	return nil
+}
+
+// readerOptions are the options every verb's reader takes: the query
+// engine's DuckDB macros (ignored by ClickHouse, which has the functions).
+func readerOptions(from, to time.Time) store.ReaderOptions {
+	return store.ReaderOptions{From: from, To: to, Setup: query.DuckDBSetup()}
+}
+
+func cutFlag(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // parseAgeFlag parses a duration that may be given in days: "90d", "24h", "1h30m".

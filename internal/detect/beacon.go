@@ -41,12 +41,16 @@ func init() {
 // stitches them into connections per (host, peer, port, protocol).
 func pairConns(ctx context.Context, env *Env, detector, having string, hargs []any, maxGap int64) (map[[4]string][]Conn, error) {
 	from, to := env.window()
-	gate := `SELECT srcaddr AS s, dstaddr AS d, dstport AS p, protocol AS pr FROM vpc_flow_logs
+	gate := `SELECT srcaddr, dstaddr, dstport, protocol FROM vpc_flow_logs
 WHERE ` + inWindow + ` AND ` + okData + ` AND direction = 'outbound' AND action = 'ACCEPT' AND ` + initiated + `
 GROUP BY srcaddr, dstaddr, dstport, protocol HAVING ` + having
-	sql := `SELECT v.interface_id, v.srcaddr, v.dstaddr, v.srcport, v.dstport, v.protocol, v.start, v."end", v.bytes, v.tcp_flags
-FROM vpc_flow_logs AS v JOIN (` + gate + `) AS g ON v.srcaddr = g.s AND v.dstaddr = g.d AND v.dstport = g.p AND v.protocol = g.pr
-WHERE v.start >= ? AND v.start < ? AND v.log_status = 'OK' AND v.direction = 'outbound'`
+	// JOIN … USING with the key columns under their own names: ClickHouse
+	// 18.16 refuses JOIN … ON over several columns of a subquery, and both
+	// engines accept USING. Only the key columns come from g, so the
+	// other columns need no qualifier.
+	sql := `SELECT interface_id, srcaddr, dstaddr, srcport, dstport, protocol, start, "end", bytes, tcp_flags
+FROM vpc_flow_logs AS v JOIN (` + gate + `) AS g USING (srcaddr, dstaddr, dstport, protocol)
+WHERE start >= ? AND start < ? AND log_status = 'OK' AND direction = 'outbound'`
 	args := append([]any{from, to}, hargs...)
 	args = append(args, from, to)
 	slices := map[[4]string][]Slice{}

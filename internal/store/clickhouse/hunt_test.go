@@ -8,13 +8,9 @@ import (
 	"github.com/flowhunt/flowhunt/internal/store/storetest"
 )
 
-// notOnClickHouse18 are detectors whose SQL ClickHouse 18.16 refuses: a
-// JOIN … ON over several columns of a subquery ("Unknown identifier: g.pr").
-// They run on current ClickHouse releases.
-var notOnClickHouse18 = []string{"beaconing", "long_connection"}
-
-// TestSameFindings runs every detector over the same data on the embedded
-// store and on the cluster and compares detector|entity lines.
+// TestSameFindings runs the full hunt (every detector) over the same data
+// on the embedded store and on the cluster and compares the findings:
+// ids, severities, scores, time spans, counterparts, ports and titles.
 func TestSameFindings(t *testing.T) {
 	d := storetest.Generate(t)
 	ch := openFresh(t)
@@ -24,11 +20,11 @@ func TestSameFindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.Ingest(t, dd, d)
-	want, err := storetest.Findings(t, dd, d, notOnClickHouse18...)
+	want, err := storetest.Findings(t, dd, d)
 	if err != nil {
 		t.Fatalf("hunt on duckdb: %v", err)
 	}
-	got, err := storetest.Findings(t, ch, d, notOnClickHouse18...)
+	got, err := storetest.Findings(t, ch, d)
 	if err != nil {
 		t.Errorf("hunt on clickhouse: %v", err)
 	}

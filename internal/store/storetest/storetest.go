@@ -401,8 +401,9 @@ func diffLines(got, want []string) string {
 }
 
 // Findings runs every detector over b for the data set's window and
-// returns "detector|entity" lines, sorted, for comparing stores.
-// Detectors named in skip are disabled.
+// returns one line per finding, sorted, for comparing stores: id (detector,
+// entity, key, first day), severity, score, first and last seen,
+// counterparts, ports and title. Detectors named in skip are disabled.
 func Findings(t testing.TB, b store.Backend, d *Data, skip ...string) ([]string, error) {
 	t.Helper()
 	r := reader(t, b, store.ReaderOptions{})
@@ -414,7 +415,8 @@ func Findings(t testing.TB, b store.Backend, d *Data, skip ...string) ([]string,
 	fs, err := detect.Hunt(context.Background(), r, cfg)
 	var out []string
 	for _, f := range fs {
-		out = append(out, f.Detector+"|"+f.Entity.Value)
+		out = append(out, fmt.Sprintf("%s|%s|%s|%s|%s|%.1f|%s|%s|%v|%v|%s", f.Detector, f.Entity.Value, f.Key, f.ID, f.Severity, f.Score,
+			f.FirstSeen.UTC().Format(time.RFC3339), f.LastSeen.UTC().Format(time.RFC3339), f.Counterparts, f.Ports, f.Title))
 	}
 	sort.Strings(out)
 	return out, err

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/flowhunt/flowhunt/internal/detect"
+	"github.com/flowhunt/flowhunt/internal/store/storetest"
+)
+
+// clickhouseStore returns a store URL with a database of its own on a
+// two-shard cluster: FLOWHUNT_CLICKHOUSE's, else one started here with
+// scripts/clickhouse.sh (installing clickhouse-server when missing). It
+// skips without a server, and fails under CI=true.
+func clickhouseStore(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("FLOWHUNT_CLICKHOUSE")
+	if base == "" {
+		dir := t.TempDir()
+		script, _ := filepath.Abs("../../scripts/clickhouse.sh")
+		cmd := exec.Command(script, "start", dir)
+		// Ports apart from internal/store/clickhouse's test clusters
+		// (18200–18999), which may run at the same time.
+		cmd.Env = append(os.Environ(), fmt.Sprintf("FLOWHUNT_CH_PORT=%d", 19400+(os.Getpid()%200)*2))
+		out, err := cmd.Output()
+		if err != nil {
+			msg := ""
+			if ee, ok := err.(*exec.ExitError); ok {
+				msg = string(ee.Stderr)
+			}
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("clickhouse is required under CI=true: cannot start it: %v: %s", err, msg)
+			}
+			t.Skipf("no clickhouse: %v: %s", err, msg)
+		}
+		t.Cleanup(func() { exec.Command(script, "stop", dir).Run() })
+		base = strings.TrimSpace(string(out))
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := fmt.Sprintf("fh_cli_%d", os.Getpid())
+	u.Path = "/" + db
+	t.Cleanup(func() {
+		for _, h := range strings.Split(u.Host, ",") {
+			resp, err := http.Post("http://"+h+"/", "text/plain", strings.NewReader("DROP DATABASE IF EXISTS "+db))
+			if err == nil {
+				resp.Body.Close()
+			}
+		}
+	})
+	return u.String()
+}
+
+// runVerb runs one flowhunt verb as main does and returns what it wrote
+// on stdout.
+func runVerb(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd, ok := commands[args[0]]
+	if !ok {
+		t.Fatalf("no verb %q", args[0])
+	}
+	f, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	old := os.Stdout
+	os.Stdout = f
+	err = cmd.run(context.Background(), args[1:])
+	os.Stdout = old
+	out, _ := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatalf("flowhunt %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func sortedLines(s string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestVerbsOnClickHouse runs the verbs a user runs (ingest, query with the
+// seed's queries, hunt, findings) with --store on a two-shard cluster and
+// without it on the embedded store, over the same generated data, and
+// compares what they print.
+func TestVerbsOnClickHouse(t *testing.T) {
+	u := clickhouseStore(t)
+	d := storetest.Generate(t)
+	chData, embData := t.TempDir(), t.TempDir()
+
+	out := runVerb(t, "ingest", "--store", u, "--data", chData, d.S3)
+	if !strings.Contains(out, fmt.Sprintf(", %d records,", d.Records)) {
+		t.Fatalf("ingest on clickhouse printed %q, want %d records", out, d.Records)
+	}
+	if out := runVerb(t, "ingest", "--store", u, "--data", chData, d.S3); !strings.HasPrefix(out, "ingested 0 objects") {
+		t.Errorf("second ingest on clickhouse printed %q, want nothing stored", out)
+	}
+	runVerb(t, "ingest", "--data", embData, d.S3)
+
+	for i, q := range storetest.Seed {
+		got := sortedLines(runVerb(t, "query", "--store", u, "--data", chData, "--output", "csv", "--max-rows", "-1", q))
+		want := sortedLines(runVerb(t, "query", "--data", embData, "--output", "csv", "--max-rows", "-1", q))
+		if len(want) < 2 {
+			t.Errorf("seed q%d: no rows on the embedded store: the comparison proves nothing", i+1)
+		}
+		if diff := lineDiff(got, want); diff != "" {
+			t.Errorf("seed q%d, clickhouse (-) vs embedded (+):\n%s", i+1, diff)
+		}
+	}
+	// FLOWHUNT_STORE selects the store as --store does.
+	t.Setenv("FLOWHUNT_STORE", u)
+	n := runVerb(t, "query", "--data", chData, "--output", "csv", "SELECT count(*) AS n FROM vpc_flow_logs")
+	if want := fmt.Sprintf("n\n%d\n", d.Records); n != want {
+		t.Errorf("count through FLOWHUNT_STORE = %q, want %q", n, want)
+	}
+	t.Setenv("FLOWHUNT_STORE", "")
+
+	ch := runVerb(t, "hunt", "--store", u, "--data", chData, "--output", "jsonl", "--min-severity", "info", "--show-suppressed")
+	emb := runVerb(t, "hunt", "--data", embData, "--output", "jsonl", "--min-severity", "info", "--show-suppressed")
+	got, want := findingLines(t, ch), findingLines(t, emb)
+	if len(want) == 0 {
+		t.Fatal("no findings on the embedded store: the comparison proves nothing")
+	}
+	if diff := lineDiff(got, want); diff != "" {
+		t.Errorf("hunt, clickhouse (-) vs embedded (+):\n%s", diff)
+	}
+	// Findings are kept in the data directory (status) and in the store.
+	listed := runVerb(t, "findings", "list", "--data", chData, "--output", "jsonl")
+	if l := findingLines(t, listed); len(l) != len(got) {
+		t.Errorf("findings list after a clickhouse hunt: %d findings, want %d", len(l), len(got))
+	}
+	side := runVerb(t, "query", "--store", u, "--data", chData, "--output", "csv", "SELECT count(*) AS n FROM findings")
+	if want := fmt.Sprintf("n\n%d\n", len(got)); side != want {
+		t.Errorf("findings side table on clickhouse: %q, want %q", side, want)
+	}
+	t.Logf("%d records, %d findings on both stores", d.Records, len(got))
+}
+
+// findingLines renders JSONL findings as comparable lines.
+func findingLines(t *testing.T, jsonl string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range sortedLines(jsonl) {
+		if l == "" {
+			continue
+		}
+		var f detect.Finding
+		if err := json.Unmarshal([]byte(l), &f); err != nil {
+			t.Fatalf("cannot parse finding %q: %v", cutFlag(l, 120), err)
+		}
+		out = append(out, fmt.Sprintf("%s|%s|%s|%.1f|%s|%s", f.ID, f.Detector, f.Severity, f.Score, f.FirstSeen.UTC(), f.Title))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// lineDiff lists the lines only in got (-) or only in want (+), at most 20.
+func lineDiff(got, want []string) string {
+	g, w := map[string]int{}, map[string]int{}
+	for _, s := range got {
+		g[s]++
+	}
+	for _, s := range want {
+		w[s]++
+	}
+	var b strings.Builder
+	n := 0
+	for _, s := range got {
+		if w[s] > 0 {
+			w[s]--
+			continue
+		}
+		if n++; n <= 20 {
+			fmt.Fprintf(&b, "-%s\n", s)
+		}
+	}
+	for s, c := range w {
+		for ; c > 0; c-- {
+			if n++; n <= 20 {
+				fmt.Fprintf(&b, "+%s\n", s)
+			}
+		}
+	}
+	if n > 20 {
+		fmt.Fprintf(&b, "… %d lines differ\n", n)
+	}
+	return b.String()
+}
