@@ -27,7 +27,18 @@ const (
 	ColSourceObject = "source_object" // the object (file, S3 key, Firehose request) the record came from
 	ColSourceLine   = "source_line"   // line (event, row) number within that object
 	ColIngestBatch  = "ingest_batch"  // id of the ingest run that stored the record
+
+	// Enrichment at ingest (geo, ASN, threat intel); NULL when the ingest
+	// had no such data configured or the address is not in it.
+	ColSrcCountry = "src_country" // ISO 3166-1 alpha-2 country of srcaddr (GeoIP database)
+	ColDstCountry = "dst_country" // ISO 3166-1 alpha-2 country of dstaddr
+	ColSrcASN     = "src_asn"     // autonomous system number of srcaddr (ASN database)
+	ColDstASN     = "dst_asn"     // autonomous system number of dstaddr
+	ColIntelList  = "intel_list"  // name of the first threat-intel list holding srcaddr, else dstaddr
 )
+
+// EnrichColumns are the columns filled only by an enriching ingest.
+var EnrichColumns = []string{ColSrcCountry, ColDstCountry, ColSrcASN, ColDstASN, ColIntelList}
 
 // Directions of ColDirection.
 const (
@@ -48,7 +59,7 @@ type Column struct {
 // FlowColumns returns the columns of FlowTable in their stored order: every
 // AWS field of the registry, then the derived columns.
 func FlowColumns() []Column {
-	cols := make([]Column, 0, int(flowlog.NumFields)+11)
+	cols := make([]Column, 0, int(flowlog.NumFields)+16)
 	for _, f := range flowlog.AllFields() {
 		t := "VARCHAR"
 		switch f.Kind() {
@@ -71,6 +82,11 @@ func FlowColumns() []Column {
 		Column{Name: ColSourceObject, Type: "VARCHAR"},
 		Column{Name: ColSourceLine, Type: "BIGINT"},
 		Column{Name: ColIngestBatch, Type: "VARCHAR"},
+		Column{Name: ColSrcCountry, Type: "VARCHAR"},
+		Column{Name: ColDstCountry, Type: "VARCHAR"},
+		Column{Name: ColSrcASN, Type: "UINTEGER"},
+		Column{Name: ColDstASN, Type: "UINTEGER"},
+		Column{Name: ColIntelList, Type: "VARCHAR"},
 	)
 }
 

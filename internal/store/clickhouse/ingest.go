@@ -433,6 +433,8 @@ func (w *worker) append(b *flowlog.Batch, object string, fallback int32) {
 				buf = strconv.AppendInt(buf, b.Line[i], 10)
 			case store.ColIngestBatch:
 				buf = appendTSV(buf, []byte(w.run.opts.Batch))
+			case store.ColSrcCountry, store.ColDstCountry, store.ColSrcASN, store.ColDstASN, store.ColIntelList:
+				buf = append(buf, '\\', 'N') // enrichment at ingest is DuckDB's only, for now
 			default:
 				panic("BUG: no ClickHouse encoding for derived column " + c.Name)
 			}

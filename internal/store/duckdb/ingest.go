@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flowhunt/flowhunt/internal/enrich"
 	"github.com/flowhunt/flowhunt/internal/flowlog"
 	"github.com/flowhunt/flowhunt/internal/source"
 )
@@ -31,6 +32,9 @@ type IngestOptions struct {
 	Progress func(Progress)
 	// Batch names the run in the ingest_batch column; default a timestamp.
 	Batch string
+	// Enrich, when set, fills the geo, ASN and threat-intel columns
+	// (store.EnrichColumns); without it they are NULL.
+	Enrich *enrich.Enricher
 	// NoCompact skips merging small segments after the run: streaming
 	// writers (the Firehose endpoint) commit often and call Compact on their
 	// own schedule instead.
@@ -224,6 +228,8 @@ type worker struct {
 	rows    int64
 	batch   flowlog.Batch
 	der     derived
+	enr     enrichment
+	cache   *addrCache
 	idx     map[int32][]int32
 }
 
@@ -359,6 +365,12 @@ func (wk *worker) write(b *flowlog.Batch, object string, fallbackDay int32) erro
 		return nil
 	}
 	wk.der.compute(b, wk.run.w.s.internal, fallbackDay)
+	if e := wk.run.opts.Enrich; e != nil {
+		if wk.cache == nil {
+			wk.cache = &addrCache{e: e}
+		}
+		wk.enr.compute(&wk.der, b.Len, wk.cache)
+	}
 	days := wk.der.date
 	same := true
 	for _, d := range days[1:b.Len] {
@@ -372,7 +384,7 @@ func (wk *worker) write(b *flowlog.Batch, object string, fallbackDay int32) erro
 		if err != nil {
 			return err
 		}
-		return seg.write(b, &wk.der, nil, object, wk.run.opts.Batch)
+		return seg.write(b, &wk.der, &wk.enr, nil, object, wk.run.opts.Batch)
 	}
 	for k := range wk.idx {
 		wk.idx[k] = wk.idx[k][:0]
@@ -388,7 +400,7 @@ func (wk *worker) write(b *flowlog.Batch, object string, fallbackDay int32) erro
 		if err != nil {
 			return err
 		}
-		if err := seg.write(b, &wk.der, idx, object, wk.run.opts.Batch); err != nil {
+		if err := seg.write(b, &wk.der, &wk.enr, idx, object, wk.run.opts.Batch); err != nil {
 			return err
 		}
 	}
@@ -402,7 +414,7 @@ func (wk *worker) segment(day int32, mask uint64) (*flowSegment, error) {
 	}
 	date := time.Unix(int64(day)*86400, 0).UTC().Format("2006-01-02")
 	rel := fmt.Sprintf("flows/date=%s/%s-w%d-%06d.parquet", date, wk.run.opts.Batch, wk.id, wk.run.seq.Add(1))
-	s, err := newFlowSegment(wk.run.w.s.dir, rel, mask, date, wk.run.opts.Batch)
+	s, err := newFlowSegment(wk.run.w.s.dir, rel, mask, wk.run.opts.Enrich != nil, date, wk.run.opts.Batch)
 	if err != nil {
 		return nil, err
 	}

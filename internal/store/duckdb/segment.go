@@ -141,13 +141,23 @@ type flowSegment struct {
 	objs map[string]bool
 }
 
+func isEnrichColumn(name string) bool {
+	for _, n := range store.EnrichColumns {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
 // segmentColumns returns the columns of a segment whose records carry the
-// fields in mask: those AWS columns and every derived column.
-func segmentColumns(mask uint64) ([]pqwrite.Column, []segCol) {
+// fields in mask: those AWS columns and every derived column (the
+// enrichment columns only when the ingest enriches).
+func segmentColumns(mask uint64, enriched bool) ([]pqwrite.Column, []segCol) {
 	var pcs []pqwrite.Column
 	var scs []segCol
 	for _, c := range store.FlowColumns() {
-		if c.AWS && mask&(1<<c.Field) == 0 {
+		if c.AWS && mask&(1<<c.Field) == 0 || !enriched && isEnrichColumn(c.Name) {
 			continue
 		}
 		pc := pqwrite.Column{Name: c.Name, Optional: true}
@@ -179,7 +189,7 @@ func segmentColumns(mask uint64) ([]pqwrite.Column, []segCol) {
 	return pcs, scs
 }
 
-func newFlowSegment(dir, rel string, mask uint64, date, batch string) (*flowSegment, error) {
+func newFlowSegment(dir, rel string, mask uint64, enriched bool, date, batch string) (*flowSegment, error) {
 	path := filepath.Join(dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create segment %s: %w", rel, err)
@@ -188,7 +198,7 @@ func newFlowSegment(dir, rel string, mask uint64, date, batch string) (*flowSegm
 	if err != nil {
 		return nil, fmt.Errorf("cannot create segment %s: %w", rel, err)
 	}
-	pcs, scs := segmentColumns(mask)
+	pcs, scs := segmentColumns(mask, enriched)
 	names := make([]string, len(scs))
 	for i, c := range scs {
 		names[i] = c.name
@@ -209,7 +219,7 @@ var directionNames = [][]byte{[]byte(directions[0]), []byte(directions[1]), []by
 
 // write appends rows idx of b (all rows when idx is nil), column by column
 // from the decoder's typed columns.
-func (s *flowSegment) write(b *flowlog.Batch, d *derived, idx []int32, object, batch string) error {
+func (s *flowSegment) write(b *flowlog.Batch, d *derived, x *enrichment, idx []int32, object, batch string) error {
 	n := b.Len
 	if idx != nil {
 		n = len(idx)
@@ -249,6 +259,16 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, idx []int32, object, b
 			pqwrite.Ints(w, ci, b.Line, nil, false, idx, n)
 		case store.ColIngestBatch:
 			w.Repeat(ci, []byte(batch), n)
+		case store.ColSrcCountry:
+			w.Texts(ci, x.srcCountry, idx, n)
+		case store.ColDstCountry:
+			w.Texts(ci, x.dstCountry, idx, n)
+		case store.ColSrcASN:
+			pqwrite.Ints(w, ci, x.srcASN, x.hasSrcASN, false, idx, n)
+		case store.ColDstASN:
+			pqwrite.Ints(w, ci, x.dstASN, x.hasDstASN, false, idx, n)
+		case store.ColIntelList:
+			w.Texts(ci, x.intel, idx, n)
 		default:
 			panic("BUG: no writer for derived column " + c.name)
 		}

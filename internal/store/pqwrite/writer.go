@@ -14,6 +14,7 @@ import (
 	"math"
 	"math/bits"
 	"sync"
+	"unsafe"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
@@ -220,6 +221,29 @@ func (w *Writer) Strings(col int, get func(i int) []byte, mask []bool, nullWhen 
 			c.defs = append(c.defs, 1)
 		}
 		c.add(get(i))
+	}
+}
+
+// Texts appends vals[idx[k]] (vals[k] when idx is nil) to a String or
+// Bytes column; "" is NULL.
+func (w *Writer) Texts(col int, vals []string, idx []int32, n int) {
+	c := w.cols[col]
+	for k := 0; k < n; k++ {
+		i := k
+		if idx != nil {
+			i = int(idx[k])
+		}
+		v := vals[i]
+		if v == "" {
+			c.defs = append(c.defs, 0)
+			c.nulls++
+			continue
+		}
+		if c.Optional {
+			c.defs = append(c.defs, 1)
+		}
+		// A view of the string's bytes, not a copy: add only reads it.
+		c.add(unsafe.Slice(unsafe.StringData(v), len(v)))
 	}
 }
 
