@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/flowhunt/flowhunt/internal/enrich"
 	"github.com/flowhunt/flowhunt/internal/flowlog"
 	"github.com/flowhunt/flowhunt/internal/source"
 	"github.com/flowhunt/flowhunt/internal/store"
@@ -54,6 +55,9 @@ func runIngest(ctx context.Context, args []string) error {
 	output := fs.String("output", "table", "output: table or json")
 	showRejects := fs.Bool("show-rejects", false, "list the bad lines kept in the rejects table")
 	workers := fs.Int("workers", 0, "objects decoded in parallel (default: one per core)")
+	geoip := fs.String("geoip", "", "MaxMind country (or city) database: fills src_country, dst_country")
+	asnDB := fs.String("asn", "", "MaxMind ASN database: fills src_asn, dst_asn")
+	intel := fs.String("intel", "", "threat-intel lists, files or URLs (comma-separated; one IP or CIDR per line): fills intel_list")
 	storeU := storeFlag(fs)
 	srcs, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -101,6 +105,20 @@ func runIngest(ctx context.Context, args []string) error {
 	cidrs, err := parseCIDRList(*internal)
 	if err != nil {
 		return fmt.Errorf("%w: --internal: %v", errUsage, err)
+	}
+	if *geoip != "" || *asnDB != "" || *intel != "" {
+		ecfg := enrich.Config{CountryDB: *geoip, ASNDB: *asnDB}
+		for _, l := range strings.Split(*intel, ",") {
+			if l = strings.TrimSpace(l); l != "" {
+				ecfg.IntelLists = append(ecfg.IntelLists, l)
+			}
+		}
+		e, err := enrich.New(ctx, ecfg)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		opts.Enrich = e
 	}
 	if u := storeURL(*storeU); u != "" {
 		scfg := source.Config{Range: rng, Region: *region, Endpoint: *endpoint, PathStyle: *pathStyle}

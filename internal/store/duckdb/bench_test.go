@@ -3,7 +3,9 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -135,4 +137,68 @@ func TestIngestThroughput(t *testing.T) {
 	t.Logf("duckdb read_csv:     %6.2fs wall %6.2fs CPU  %5.2f M records/s", readCSV.Seconds(), csvCPU, rate(readCSV))
 	t.Logf("ingest vs read_csv: %.2fx wall (%.2fx CPU)   ingest reaches %.0f%% of the decompression floor (%.0f%% by CPU)",
 		readCSV.Seconds()/ingest.Seconds(), csvCPU/ingestCPU, 100*floor.Seconds()/ingest.Seconds(), 100*floorCPU/ingestCPU)
+}
+
+// TestIngestEnrichCost ingests the same objects with and without
+// enrichment (geo and ASN databases of 20 000 networks over the whole
+// public IPv4 space, a 100 000-entry intel list) and prints the ratio. It
+// runs only with FLOWHUNT_BENCH_RECORDS set; FLOWHUNT_BENCH_DIR reuses
+// objects made by `flowhunt generate`.
+func TestIngestEnrichCost(t *testing.T) {
+	want, _ := strconv.ParseInt(os.Getenv("FLOWHUNT_BENCH_RECORDS"), 10, 64)
+	if want <= 0 {
+		t.Skip("set FLOWHUNT_BENCH_RECORDS=1000000 to run the enrichment benchmark")
+	}
+	ctx := context.Background()
+	dir := os.Getenv("FLOWHUNT_BENCH_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+		if _, err := simulate.Generate(ctx, simulate.Config{Seed: 1, Duration: 48 * time.Hour, Scale: float64(want) / 825e3, NoFormats: true}, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	var nets []string
+	for a := 1; a < 224; a++ {
+		if a != 10 && a != 127 {
+			nets = append(nets, fmt.Sprintf("%d.0.0.0/8", a))
+		}
+	}
+	for len(nets) < 20000 {
+		nets = append(nets, fmt.Sprintf("%d.%d.%d.0/24", 11+rng.IntN(180), rng.IntN(256), rng.IntN(256)))
+	}
+	var list strings.Builder
+	n := 0
+	if b, err := os.ReadFile(filepath.Join(dir, "intel", "blocklist.txt")); err == nil {
+		list.Write(b)
+		n = strings.Count(string(b), "\n")
+	}
+	for ; n < 100000; n++ {
+		fmt.Fprintf(&list, "%d.%d.%d.%d\n", 11+rng.IntN(180), rng.IntN(256), rng.IntN(256), rng.IntN(256))
+	}
+	e := testEnricher(t, nets, list.String())
+	src, err := source.Open(ctx, filepath.Join(dir, "s3"), source.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu := func() float64 {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	run := func(opts IngestOptions) (wall, cpuS float64, recs int64) {
+		s := openStore(t, t.TempDir())
+		c0, t0 := cpu(), time.Now()
+		sum, err := s.Ingest(ctx, []source.Source{src}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(t0).Seconds(), cpu() - c0, sum.Records
+	}
+	pw, pc, recs := run(IngestOptions{})
+	ew, ec, _ := run(IngestOptions{Enrich: e})
+	t.Logf("records %d; geo/ASN networks %d, intel entries %d", recs, len(nets), e.IntelEntries())
+	t.Logf("ingest plain:    %6.2fs wall %6.2fs CPU", pw, pc)
+	t.Logf("ingest enriched: %6.2fs wall %6.2fs CPU", ew, ec)
+	t.Logf("enrichment cost: %.2fx wall, %.2fx CPU (goal <= 1.3x)", ew/pw, ec/pc)
 }
