@@ -88,6 +88,7 @@ func (p *plan) generateSlot(o *slotOut, slot int64) {
 		o.emit(&ev[i])
 	}
 	p.longAndMarkers(r, o)
+	p.background6(rand.New(rand.NewPCG(p.cfg.Seed^0x6b6b_1b6a_f10e_0006, uint64(slot))), o)
 	// The primary VPC's flow log does not exist during the logging gap.
 	if o.t0 >= p.gapStart && o.t0 < p.gapEnd {
 		o.recs[0] = o.recs[0][:0]

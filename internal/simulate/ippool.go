@@ -79,6 +79,9 @@ var notPublic = []netip.Prefix{
 }
 
 func publicRoutable(a netip.Addr) bool {
+	if a.Is6() {
+		return a.IsGlobalUnicast() && !a.IsPrivate() && !aws6.Contains(a)
+	}
 	if b := a.As4(); b[3] == 0 || b[3] == 255 {
 		return false
 	}

@@ -17,6 +17,8 @@ type plan struct {
 	start, end int64
 
 	customers, saas, admins, scanners, s3IPs []netip.Addr
+	customers6, saas6, scanners6, mirrors6   []netip.Addr
+	hostileNet                               netip.Prefix // denied by the public subnets' NACL
 	backupHost                               netip.Addr
 
 	bgLong []conn // long ordinary connections (replication)
@@ -64,6 +66,9 @@ func newPlan(cfg *Config) *plan {
 	p.newFlowLogID = p.ids.id("fl", 17)
 	p.planAttacks(r, ips)
 	p.planBackgroundLong(r)
+	// IPv6 and the NACL deny draw from their own source, so adding them
+	// left the IPv4 account and its attacks as they were.
+	p.planIPv6(rand.New(rand.NewPCG(cfg.Seed, 0x1b6_f10e)), ips)
 	sort.SliceStable(p.events, func(i, j int) bool { return p.events[i].start < p.events[j].start })
 	return p
 }
@@ -109,11 +114,23 @@ func tcp(r *rand.Rand, start, dur, req, resp int64) conn {
 func (p *plan) between(r *rand.Rand, c *conn, cli *ENI, cliAddr netip.Addr, srv *ENI, srvAddr netip.Addr, sport int32) {
 	c.cli, c.srv, c.sport = cli, srv, sport
 	c.cport = ephemeral(r)
+	// An outside peer with an IPv6 address talks to the interface's IPv6
+	// address; between two interfaces of the account the traffic stays IPv4.
+	v6 := (cli == nil && cliAddr.Is6()) || (srv == nil && srvAddr.Is6())
 	if cli != nil {
 		cliAddr = cli.PrivateIP
+		if v6 {
+			cliAddr = cli.IPv6
+		}
 	}
 	if srv != nil {
 		srvAddr = srv.PrivateIP
+		if v6 {
+			srvAddr = srv.IPv6
+		}
+	}
+	if !cliAddr.IsValid() || !srvAddr.IsValid() {
+		panic("BUG: IPv6 traffic planned for an IPv4-only interface")
 	}
 	c.cliAddr, c.srvAddr = cliAddr, srvAddr
 	switch {
@@ -125,8 +142,14 @@ func (p *plan) between(r *rand.Rand, c *conn, cli *ENI, cliAddr netip.Addr, srv 
 		if !srv.allows(c.cliAddr, cli, c.proto, sport, c.start) {
 			c.reject = true
 		}
+		// Network ACLs filter only traffic that crosses a subnet boundary.
+		if cli.Subnet != srv.Subnet && !srv.Subnet.NACL.admits(c.cliAddr, c.proto, sport) {
+			c.reject = true
+		}
 	case cli != nil && !publicRoutable(srvAddr) && !s3Block.Contains(srvAddr): // internal address without an ENI
 		c.cliPath, c.noResp = 1, true
+	case cli != nil && v6: // IPv6 leaves through the internet gateway, or the egress-only one from private subnets
+		c.cliPath = 8
 	case cli != nil: // outbound to the internet
 		if cli.PublicIP.IsValid() {
 			c.cliPath = 8
@@ -142,7 +165,7 @@ func (p *plan) between(r *rand.Rand, c *conn, cli *ENI, cliAddr netip.Addr, srv 
 		if srv.Type != "interface" {
 			c.srvPath = 2
 		}
-		if !srv.allows(cliAddr, nil, c.proto, sport, c.start) {
+		if !srv.allows(cliAddr, nil, c.proto, sport, c.start) || !srv.Subnet.NACL.admits(cliAddr, c.proto, sport) {
 			c.reject = true
 		}
 	}

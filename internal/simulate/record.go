@@ -101,7 +101,11 @@ func appendRecord(dst []byte, r *record, l *flowlog.Layout, version int, account
 		case flowlog.TCPFlags:
 			dst = appendInt(dst, ok, int64(r.flags))
 		case flowlog.Type:
-			dst = appendStr(dst, ok, "IPv4")
+			typ := "IPv4"
+			if r.src.Is6() {
+				typ = "IPv6"
+			}
+			dst = appendStr(dst, ok, typ)
 		case flowlog.PktSrcAddr:
 			dst = appendAddr(dst, ok, r.pktSrc)
 		case flowlog.PktDstAddr:

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -66,6 +67,10 @@ func (p *plan) inventory() map[string]any {
 				o["FromPort"], o["ToPort"] = rl.From, rl.To
 			}
 			for _, c := range rl.CIDRs {
+				if strings.Contains(c, ":") {
+					o["Ipv6Ranges"] = append(o["Ipv6Ranges"].([]obj), obj{"CidrIpv6": c, "Description": rl.Desc})
+					continue
+				}
 				o["IpRanges"] = append(o["IpRanges"].([]obj), obj{"CidrIp": c, "Description": rl.Desc})
 			}
 			for _, g := range rl.Groups {
@@ -90,7 +95,7 @@ func (p *plan) inventory() map[string]any {
 		priv := obj{"Primary": true, "PrivateIpAddress": e.PrivateIP.String(), "PrivateDnsName": "ip-" + dashed(e.PrivateIP.String()) + ".ec2.internal"}
 		o := obj{"NetworkInterfaceId": e.ID, "SubnetId": e.Subnet.ID, "VpcId": e.VPC.ID, "AvailabilityZone": e.Subnet.AZ,
 			"Description": e.Description, "Groups": groups, "InterfaceType": e.Type, "OwnerId": acct,
-			"PrivateIpAddress": e.PrivateIP.String(), "PrivateIpAddresses": []obj{priv}, "Ipv6Addresses": []obj{},
+			"PrivateIpAddress": e.PrivateIP.String(), "PrivateIpAddresses": []obj{priv}, "Ipv6Addresses": ipv6s(e),
 			"MacAddress": mac(e.index), "SourceDestCheck": e.Type == "interface", "Status": "in-use",
 			"RequesterManaged": e.InstanceID == "" && e.Type != "interface", "TagSet": tags(e.Name, "Role", string(e.Role))}
 		if e.PublicIP.IsValid() {
@@ -107,10 +112,13 @@ func (p *plan) inventory() map[string]any {
 			inst := obj{"InstanceId": e.InstanceID, "InstanceType": instanceType(e.Role), "ImageId": "ami-0c7217cdde317cfec",
 				"State": obj{"Name": state}, "PrivateIpAddress": e.PrivateIP.String(), "SubnetId": e.Subnet.ID, "VpcId": e.VPC.ID,
 				"Placement": obj{"AvailabilityZone": e.Subnet.AZ}, "SecurityGroups": groups, "LaunchTime": rfc3339(p.start - 86400*90),
-				"NetworkInterfaces": []obj{{"NetworkInterfaceId": e.ID, "PrivateIpAddress": e.PrivateIP.String(), "SubnetId": e.Subnet.ID, "VpcId": e.VPC.ID, "Groups": groups}},
+				"NetworkInterfaces": []obj{{"NetworkInterfaceId": e.ID, "PrivateIpAddress": e.PrivateIP.String(), "SubnetId": e.Subnet.ID, "VpcId": e.VPC.ID, "Groups": groups, "Ipv6Addresses": ipv6s(e)}},
 				"Tags":              tags(e.Name, "Role", string(e.Role))}
 			if e.PublicIP.IsValid() {
 				inst["PublicIpAddress"] = e.PublicIP.String()
+			}
+			if e.IPv6.IsValid() {
+				inst["Ipv6Address"] = e.IPv6.String()
 			}
 			reservations = append(reservations, obj{"ReservationId": "r-" + e.InstanceID[2:], "OwnerId": acct, "Instances": []obj{inst}})
 		}
@@ -118,11 +126,22 @@ func (p *plan) inventory() map[string]any {
 	}
 	var acls, vpcs, subnets []obj
 	for _, v := range t.VPCs {
-		vpcs = append(vpcs, obj{"VpcId": v.ID, "CidrBlock": v.CIDR.String(), "State": "available", "OwnerId": acct,
-			"IsDefault": false, "Tags": tags(v.Name)})
+		vo := obj{"VpcId": v.ID, "CidrBlock": v.CIDR.String(), "State": "available", "OwnerId": acct,
+			"IsDefault": false, "Tags": tags(v.Name)}
+		if v.CIDR6.IsValid() {
+			vo["Ipv6CidrBlockAssociationSet"] = []obj{{"AssociationId": "vpc-cidr-assoc-" + v.ID[4:], "Ipv6CidrBlock": v.CIDR6.String(),
+				"Ipv6CidrBlockState": obj{"State": "associated"}, "NetworkBorderGroup": p.cfg.Region, "Ipv6Pool": "Amazon"}}
+		}
+		vpcs = append(vpcs, vo)
 		for _, s := range v.Subnets {
-			subnets = append(subnets, obj{"SubnetId": s.ID, "VpcId": v.ID, "CidrBlock": s.CIDR.String(), "AvailabilityZone": s.AZ,
-				"AvailabilityZoneId": s.AZID, "MapPublicIpOnLaunch": s.Public, "State": "available", "OwnerId": acct, "Tags": tags(s.Name)})
+			so := obj{"SubnetId": s.ID, "VpcId": v.ID, "CidrBlock": s.CIDR.String(), "AvailabilityZone": s.AZ,
+				"AvailabilityZoneId": s.AZID, "MapPublicIpOnLaunch": s.Public, "State": "available", "OwnerId": acct, "Tags": tags(s.Name),
+				"AssignIpv6AddressOnCreation": s.CIDR6.IsValid()}
+			if s.CIDR6.IsValid() {
+				so["Ipv6CidrBlockAssociationSet"] = []obj{{"AssociationId": "subnet-cidr-assoc-" + s.ID[7:], "Ipv6CidrBlock": s.CIDR6.String(),
+					"Ipv6CidrBlockState": obj{"State": "associated"}}}
+			}
+			subnets = append(subnets, so)
 		}
 		for _, a := range v.NACLs {
 			entries := []obj{}
@@ -132,6 +151,10 @@ func (p *plan) inventory() map[string]any {
 					action = "allow"
 				}
 				o := obj{"RuleNumber": e.Rule, "Protocol": e.Protocol, "RuleAction": action, "Egress": e.Egress, "CidrBlock": e.CIDR}
+				if strings.Contains(e.CIDR, ":") {
+					delete(o, "CidrBlock")
+					o["Ipv6CidrBlock"] = e.CIDR
+				}
 				if e.From != 0 || e.To != 0 {
 					o["PortRange"] = obj{"From": e.From, "To": e.To}
 				}
@@ -153,6 +176,20 @@ func (p *plan) inventory() map[string]any {
 		"describe-vpcs":               obj{"Vpcs": vpcs},
 		"describe-subnets":            obj{"Subnets": subnets},
 	}
+}
+
+func ipv6s(e *ENI) []obj {
+	if !e.IPv6.IsValid() {
+		return []obj{}
+	}
+	return []obj{{"Ipv6Address": e.IPv6.String(), "IsPrimaryIpv6": false}}
+}
+
+func ipv6List(e *ENI) []string {
+	if !e.IPv6.IsValid() {
+		return []string{}
+	}
+	return []string{e.IPv6.String()}
 }
 
 func dashed(ip string) string {
@@ -293,7 +330,7 @@ func (p *plan) guardDuty() []obj {
 			groups = append(groups, obj{"GroupId": g.ID, "GroupName": g.Name})
 		}
 		ni := obj{"NetworkInterfaceId": e.ID, "PrivateIpAddress": e.PrivateIP.String(),
-			"PrivateIpAddresses": []obj{{"PrivateIpAddress": e.PrivateIP.String()}}, "Ipv6Addresses": []string{},
+			"PrivateIpAddresses": []obj{{"PrivateIpAddress": e.PrivateIP.String()}}, "Ipv6Addresses": ipv6List(e),
 			"SubnetId": e.Subnet.ID, "VpcId": e.VPC.ID, "SecurityGroups": groups}
 		if e.PublicIP.IsValid() {
 			ni["PublicIp"] = e.PublicIP.String()

@@ -30,6 +30,7 @@ const (
 type VPC struct {
 	ID, Name  string
 	CIDR      netip.Prefix
+	CIDR6     netip.Prefix   // the VPC's Amazon-provided IPv6 /56
 	FlowLogID string         // flow log delivering this VPC's records to S3
 	Layout    flowlog.Layout // the flow log's LogFormat
 	Interval  int64          // aggregation interval in seconds (600 or 60)
@@ -42,6 +43,7 @@ type VPC struct {
 type Subnet struct {
 	ID, Name string
 	CIDR     netip.Prefix
+	CIDR6    netip.Prefix // a /64 of the VPC's /56
 	AZ, AZID string
 	Public   bool
 	VPC      *VPC
@@ -57,6 +59,7 @@ type NACLEntry struct {
 	Allow    bool
 	CIDR     string
 	From, To int // port range; 0,0 = all
+	prefix   netip.Prefix
 }
 
 // NACL is a network ACL and its entries.
@@ -98,6 +101,7 @@ type ENI struct {
 	InstanceID  string // "" for requester-managed interfaces (NAT GW, LB)
 	PrivateIP   netip.Addr
 	PublicIP    netip.Addr // zero when none
+	IPv6        netip.Addr // zero on IPv4-only interfaces; AWS IPv6 addresses are global
 	SGs         []*SecurityGroup
 	Description string
 	Type        string // interface, nat_gateway, network_load_balancer…
@@ -315,6 +319,11 @@ func buildTopology(cfg *Config, r *rand.Rand, ips *ipPool) *Topology {
 	for i := 0; i < scaled(2, cfg.Scale); i++ {
 		t.Analytics = append(t.Analytics, eni(RoleAnalytics, fmt.Sprintf("analytics-%d", i+1), anaB, false, true, anaSG))
 	}
+	for _, v := range t.VPCs {
+		for _, a := range v.NACLs {
+			a.compile()
+		}
+	}
 	for _, s := range t.SGs {
 		for _, rl := range s.Ingress {
 			for _, c := range rl.CIDRs {
@@ -375,9 +384,14 @@ func (dst *ENI) allows(src netip.Addr, srcENI *ENI, proto int32, port int32, at 
 
 // InternalCIDRs returns the CIDRs of the simulated VPCs.
 func (t *Topology) InternalCIDRs() []string {
-	out := make([]string, len(t.VPCs))
-	for i, v := range t.VPCs {
-		out[i] = v.CIDR.String()
+	out := make([]string, 0, 2*len(t.VPCs))
+	for _, v := range t.VPCs {
+		out = append(out, v.CIDR.String())
+	}
+	for _, v := range t.VPCs {
+		if v.CIDR6.IsValid() {
+			out = append(out, v.CIDR6.String())
+		}
 	}
 	return out
 }
