@@ -119,7 +119,7 @@ GROUP BY srcaddr HAVING count(*) >= ?`
 
 func runIntel(ctx context.Context, env *Env) ([]Finding, error) {
 	if env.Intel.Len() == 0 {
-		return nil, nil
+		return runIntelColumn(ctx, env) // lists applied at ingest, if any
 	}
 	from, to := env.window()
 	sql := `SELECT CASE WHEN direction = 'inbound' THEN srcaddr ELSE dstaddr END AS peer,
