@@ -146,7 +146,7 @@ GROUP BY srcaddr, dstaddr, dstport HAVING count(DISTINCT srcport) >= ?`
 			cv = sd / avg
 		}
 		sev := Medium
-		if env.internal(src) || cv < 0.5 && isAuth {
+		if srcInternal(env, src, r.Str(10)) || cv < 0.5 && isAuth {
 			sev = High
 		}
 		cands = append(cands, Finding{
@@ -155,7 +155,7 @@ GROUP BY srcaddr, dstaddr, dstport HAVING count(DISTINCT srcport) >= ?`
 			Score:        logScore(float64(conns), float64(env.Int("min_connections")), 10000),
 			MITRE:        []string{"T1110"},
 			Entity:       Entity{EntityIP, src},
-			Key:          fmt.Sprintf("%s:%d", dst, port),
+			Key:          hostPort(dst, port),
 			Counterparts: []string{dst},
 			Ports:        []int{port},
 			FirstSeen:    first, LastSeen: last,

@@ -97,12 +97,12 @@ func runBeacon(ctx context.Context, env *Env) ([]Finding, error) {
 		first, last := ts(cs[0].Start), ts(cs[len(cs)-1].End)
 		port := int(toInt(k[2]))
 		out = append(out, Finding{
-			Title:        fmt.Sprintf("beaconing: %s calls %s:%d every ~%ds (%d connections, score %.2f)", k[0], k[1], port, int(bs.MedianInterval), len(cs), bs.Score),
+			Title:        fmt.Sprintf("beaconing: %s calls %s every ~%ds (%d connections, score %.2f)", k[0], hostPort(k[1], port), int(bs.MedianInterval), len(cs), bs.Score),
 			Severity:     sev,
 			Score:        bs.Score * 100,
 			MITRE:        []string{"T1071", "T1573"},
 			Entity:       Entity{EntityIP, k[0]},
-			Key:          k[1] + ":" + k[2] + "/" + k[3],
+			Key:          hostPort(k[1], port) + "/" + k[3],
 			Counterparts: []string{k[1]},
 			Ports:        []int{port},
 			FirstSeen:    first, LastSeen: last,
@@ -146,12 +146,12 @@ func runLongConn(ctx context.Context, env *Env) ([]Finding, error) {
 		}
 		first, last := ts(longest.Start), ts(longest.End)
 		out = append(out, Finding{
-			Title:        fmt.Sprintf("long connection: %s held %s:%d open for %.1f h", k[0], k[1], port, float64(d)/3600),
+			Title:        fmt.Sprintf("long connection: %s held %s open for %.1f h", k[0], hostPort(k[1], port), float64(d)/3600),
 			Severity:     sev,
 			Score:        logScore(float64(d), float64(env.Int("min_seconds")), 86400) * 0.8,
 			MITRE:        []string{"T1071", "T1572"},
 			Entity:       Entity{EntityIP, k[0]},
-			Key:          k[1] + ":" + k[2] + "/" + k[3],
+			Key:          hostPort(k[1], port) + "/" + k[3],
 			Counterparts: []string{k[1]},
 			Ports:        []int{port},
 			FirstSeen:    first, LastSeen: last,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -63,6 +65,29 @@ func (e *Env) learnPeriod() time.Duration {
 		d = 6 * time.Hour
 	}
 	return d
+}
+
+// srcInternal tells whether a source is one of ours: the store's direction
+// column says so (it was derived with the ingest's internal networks, which
+// must include the VPCs' IPv6 blocks: AWS IPv6 addresses are global), or the
+// hunt's internal networks contain it.
+func srcInternal(env *Env, src, direction string) bool {
+	switch direction {
+	case "outbound", "internal":
+		return true
+	case "inbound":
+		return false
+	}
+	return env.internal(src)
+}
+
+// hostPort joins an address and a port, bracketing IPv6 addresses
+// ([2600:1f18::1]:443) so the port cannot be read as part of the address.
+func hostPort(ip string, port int) string {
+	if strings.Contains(ip, ":") {
+		return "[" + ip + "]:" + strconv.Itoa(port)
+	}
+	return ip + ":" + strconv.Itoa(port)
 }
 
 func (e *Env) internal(ip string) bool {

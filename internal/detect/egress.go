@@ -74,7 +74,7 @@ GROUP BY srcaddr, dstaddr, dstport`
 			Score:        logScore(span+1, 60, 86400),
 			MITRE:        []string{"T1496"},
 			Entity:       Entity{EntityIP, src},
-			Key:          fmt.Sprintf("%s:%d", dst, port),
+			Key:          hostPort(dst, port),
 			Counterparts: []string{dst},
 			Ports:        []int{port},
 			FirstSeen:    first, LastSeen: last,

@@ -135,7 +135,7 @@ GROUP BY srcaddr, dstport, protocol HAVING count(DISTINCT dstaddr) >= ?`
 // scanSeverity: scans from inside (a compromised host) are high; scans from
 // the internet are medium, since any public host sees them.
 func scanSeverity(env *Env, src, direction string) Severity {
-	if direction == "inbound" || direction == "external" || !env.internal(src) {
+	if !srcInternal(env, src, direction) {
 		return Medium
 	}
 	return High
