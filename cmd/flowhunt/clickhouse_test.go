@@ -13,8 +13,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowhunt/flowhunt/internal/detect"
+	"github.com/flowhunt/flowhunt/internal/server"
+	"github.com/flowhunt/flowhunt/internal/server/local"
+	"github.com/flowhunt/flowhunt/internal/store/duckdb"
 	"github.com/flowhunt/flowhunt/internal/store/storetest"
 )
 
@@ -151,6 +155,36 @@ func TestVerbsOnClickHouse(t *testing.T) {
 	side := runVerb(t, "query", "--store", u, "--data", chData, "--output", "csv", "SELECT count(*) AS n FROM findings")
 	if want := fmt.Sprintf("n\n%d\n", len(got)); side != want {
 		t.Errorf("findings side table on clickhouse: %q, want %q", side, want)
+	}
+
+	// flowhunt serve --store: the server's backend over the cluster takes
+	// Firehose objects exactly once and reads them back.
+	ctx := context.Background()
+	be, err := openStore(ctx, u, chData, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := local.Open(ctx, local.Config{Store: duckdb.Config{Dir: chData}, Backend: be})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lb.Close()
+	body := []byte("2 123456789012 eni-0f1 10.0.1.5 198.51.100.7 44321 443 6 12 3400 1793577600 1793577660 ACCEPT OK\n" +
+		"2 123456789012 eni-0f1 198.51.100.7 10.0.1.5 443 44321 6 10 9100 1793577600 1793577660 ACCEPT OK\n")
+	obj := server.Object{Key: "firehose/req-1", Body: body}
+	if res, err := lb.IngestObject(ctx, obj); err != nil || res.Records != 2 || res.Duplicate {
+		t.Fatalf("firehose object on clickhouse: %+v, %v; want 2 records stored", res, err)
+	}
+	if res, err := lb.IngestObject(ctx, obj); err != nil || !res.Duplicate {
+		t.Fatalf("retried firehose object on clickhouse: %+v, %v; want a duplicate", res, err)
+	}
+	rd, err := lb.Reader(ctx, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	if n := storetest.Count(t, rd, "SELECT count(*) FROM vpc_flow_logs"); n != d.Records+2 {
+		t.Errorf("count after a firehose object and its retry = %d, want %d", n, d.Records+2)
 	}
 	t.Logf("%d records, %d findings on both stores", d.Records, len(got))
 }

@@ -27,6 +27,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 func runServe(ctx context.Context, args []string) error {
 	fs := newFlags("serve", "[flags]")
 	data := fs.String("data", "", "data directory (default $FLOWHUNT_DATA or ./flowhunt-data)")
+	storeU := storeFlag(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	noAuth := fs.Bool("no-auth", false, "serve without a token (only on a loopback address)")
 	firehoseKey := fs.String("firehose-key", "", "X-Amz-Firehose-Access-Key to expect (default: the API token; env FLOWHUNT_FIREHOSE_KEY)")
@@ -98,6 +99,12 @@ func runServe(ctx context.Context, args []string) error {
 	created := false
 	if !cfg.NoAuth {
 		if cfg.Token, created, err = server.LoadOrCreateToken(dir); err != nil {
+			return err
+		}
+	}
+	if storeURL(*storeU) != "" {
+		// Flows on a ClickHouse cluster; token and findings stay in dir.
+		if lcfg.Backend, err = openStore(ctx, *storeU, *data, cidrs); err != nil {
 			return err
 		}
 	}

@@ -26,7 +26,11 @@ import (
 
 // Config says what to wire.
 type Config struct {
-	Store      duckdb.Config
+	Store duckdb.Config
+	// Backend, when set, is the store served instead of the embedded one
+	// (a ClickHouse cluster: flowhunt serve --store); Store.Dir still
+	// holds the findings file.
+	Backend    store.Backend
 	Layout     flowlog.Layout // of Firehose records (no header); default DefaultLayout
 	Hunt       *detect.Config // detector configuration; defaults when nil
 	Inventory  *enrich.Inventory
@@ -38,7 +42,8 @@ type Config struct {
 // Backend implements the server's dependencies on the local store.
 type Backend struct {
 	cfg   Config
-	store *duckdb.Store
+	store *duckdb.Store // nil when cfg.Backend is served
+	be    store.Backend // the store served: store or cfg.Backend
 
 	group    groupIngest
 	findings *detect.FindingStore // DIR/findings.json, shared with `flowhunt hunt`
@@ -46,9 +51,14 @@ type Backend struct {
 
 // Open opens the store and returns the backend.
 func Open(ctx context.Context, cfg Config) (*Backend, error) {
-	st, err := duckdb.Open(ctx, cfg.Store)
-	if err != nil {
-		return nil, err
+	var st *duckdb.Store
+	be := cfg.Backend
+	if be == nil {
+		var err error
+		if st, err = duckdb.Open(ctx, cfg.Store); err != nil {
+			return nil, err
+		}
+		be = st
 	}
 	if len(cfg.Layout.Fields) == 0 {
 		cfg.Layout = flowlog.DefaultLayout
@@ -56,13 +66,13 @@ func Open(ctx context.Context, cfg Config) (*Backend, error) {
 	if cfg.Hunt == nil {
 		cfg.Hunt = &detect.Config{}
 	}
-	b := &Backend{cfg: cfg, store: st, findings: detect.NewFindingStore(cfg.Store.Dir)}
+	b := &Backend{cfg: cfg, store: st, be: be, findings: detect.NewFindingStore(cfg.Store.Dir)}
 	b.group.b = b
 	return b, nil
 }
 
 // Close closes the store.
-func (b *Backend) Close() error { return b.store.Close() }
+func (b *Backend) Close() error { return b.be.Close() }
 
 // Store returns the underlying store.
 func (b *Backend) Store() *duckdb.Store { return b.store }
@@ -83,6 +93,9 @@ func (b *Backend) Deps() server.Deps {
 
 // Reader opens a sandboxed reader with the query engine's macros.
 func (b *Backend) Reader(ctx context.Context, from, to time.Time) (server.Reader, error) {
+	if b.store == nil {
+		return b.be.OpenReader(ctx, store.ReaderOptions{From: from, To: to, Setup: query.DuckDBSetup()})
+	}
 	return b.store.Reader(ctx, duckdb.ReaderOptions{From: from, To: to, Setup: query.DuckDBSetup()})
 }
 
@@ -210,6 +223,10 @@ func (b *Backend) Poll(ctx context.Context) (int, error) {
 		}
 		srcs = append(srcs, src)
 	}
+	if b.store == nil {
+		sum, err := b.be.IngestSources(ctx, srcs, store.IngestOptions{})
+		return sum.Ingested, err
+	}
 	sum, err := b.store.Ingest(ctx, srcs, duckdb.IngestOptions{})
 	return sum.Ingested, err
 }
@@ -218,6 +235,9 @@ func (b *Backend) Poll(ctx context.Context) (int, error) {
 // committed together (group commit): one store ingest, one manifest
 // commit, each object still all-or-nothing under its own key.
 func (b *Backend) IngestObject(ctx context.Context, obj server.Object) (server.IngestResult, error) {
+	if b.store == nil {
+		return b.ingestObjectBackend(ctx, obj)
+	}
 	return b.group.add(ctx, obj)
 }
 
