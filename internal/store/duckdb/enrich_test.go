@@ -122,6 +122,15 @@ func TestIngestEnrichment(t *testing.T) {
 		"<nil> <nil> <nil> <nil> <nil>",
 		"DE <nil> 64500 <nil> <nil>", // from the cache
 	)
+	// A column that is NULL in a whole segment (no intel hit) still reads.
+	other := testEnricher(t, []string{"192.0.2.0/24"}, "192.0.2.1\n")
+	f(IngestOptions{Enrich: other},
+		"<nil> <nil> <nil> <nil> <nil>",
+		"<nil> <nil> <nil> <nil> <nil>",
+		"<nil> <nil> <nil> <nil> <nil>",
+		"<nil> <nil> <nil> <nil> <nil>",
+		"<nil> <nil> <nil> <nil> <nil>",
+	)
 	// Without enrichment the columns exist and are NULL.
 	nulls := "<nil> <nil> <nil> <nil> <nil>"
 	f(IngestOptions{}, nulls, nulls, nulls, nulls, nulls)

@@ -487,7 +487,12 @@ func (w *Writer) flushColumn(c *column) chunk {
 			w.dictPage = dict
 			ch.uncompressed, ch.size = w.page(2, dict, n, 0)
 		}
-		width := max(1, bits.Len32(uint32(max(n-1, 0))))
+		if n == 0 {
+			// Every value NULL: no dictionary, a PLAIN page of levels only.
+			encoding = 0
+			break
+		}
+		width := max(1, bits.Len32(uint32(n-1)))
 		body = append(body, byte(width))
 		body = appendHybrid(body, c.keys, width)
 	}

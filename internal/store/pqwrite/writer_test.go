@@ -64,6 +64,7 @@ func TestWriterRoundTrip(t *testing.T) {
 		{Name: "s", Type: String, Optional: true},
 		{Name: "obj", Type: String},
 		{Name: "blob", Type: Bytes, Optional: true},
+		{Name: "rare", Type: String, Optional: true}, // all NULL in most row groups
 	}
 	for _, codec := range []Codec{Uncompressed, Snappy, Zstd} {
 		var buf bytes.Buffer
@@ -77,6 +78,7 @@ func TestWriterRoundTrip(t *testing.T) {
 		null := make([]bool, n)
 		has := make([]bool, n)
 		var strs [][]byte
+		var rare []string
 		var want [][]string
 		for i := 0; i < n; i++ {
 			i32[i], i64[i], u32[i], day[i] = int64(i-20), int64(i)<<40, 4000000000+uint32(i), int32(20000+i/10)
@@ -87,7 +89,11 @@ func TestWriterRoundTrip(t *testing.T) {
 				s = fmt.Sprintf("x%d", i) // all distinct
 			}
 			strs = append(strs, []byte(s))
-			row := []string{fmt.Sprint(i - 20), fmt.Sprint(int64(i) << 40), fmt.Sprint(int32(4000000000 + uint32(i))), fmt.Sprint(20000 + i/10), fmt.Sprint(int64(i) << 40), fmt.Sprintf("%q", s), `"obj"`, fmt.Sprintf("%q", s)}
+			row := []string{fmt.Sprint(i - 20), fmt.Sprint(int64(i) << 40), fmt.Sprint(int32(4000000000 + uint32(i))), fmt.Sprint(20000 + i/10), fmt.Sprint(int64(i) << 40), fmt.Sprintf("%q", s), `"obj"`, fmt.Sprintf("%q", s), "NULL"}
+			rare = append(rare, "")
+			if i == 17 {
+				rare[i], row[8] = "hit", `"hit"`
+			}
 			if null[i] {
 				row[0], row[5] = "NULL", "NULL"
 			}
@@ -111,6 +117,7 @@ func TestWriterRoundTrip(t *testing.T) {
 			w.Strings(5, func(i int) []byte { return strs[i] }, null, true, idx, len(idx))
 			w.Repeat(6, []byte("obj"), hi-lo)
 			w.Strings(7, func(i int) []byte { return strs[i] }, has, false, idx, len(idx))
+			w.Texts(8, rare, idx, len(idx))
 			if err := w.Advance(hi - lo); err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +127,7 @@ func TestWriterRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		names, got := readAll(t, buf.Bytes())
-		if strings.Join(names, ",") != "i32,i64,u32,day,ts,s,obj,blob" {
+		if strings.Join(names, ",") != "i32,i64,u32,day,ts,s,obj,blob,rare" {
 			t.Errorf("codec %d: columns %v", codec, names)
 		}
 		if len(got) != n {
