@@ -7,7 +7,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -20,9 +23,12 @@ type childResult struct {
 	Stdout []byte // when not streamed elsewhere
 }
 
-// runChild runs the flowhunt binary with args and measures it. Its peak RSS
-// is the kernel's ru_maxrss of that process alone, which is why ingest and
-// hunt run as children rather than in the harness. stdout goes to out when
+// runChild runs the flowhunt binary with args and measures it; ingest and
+// hunt run as children so their peak RSS is theirs alone. The peak is the
+// child's VmHWM, polled from /proc while it runs: the ru_maxrss that wait4
+// reports is useless here, because Go starts children with vfork, so the
+// child's exec records the harness's own high-water mark as the child's
+// (Linux keeps the larger in signal->maxrss). stdout goes to out when
 // given, else into the result.
 func (h *harness) runChild(ctx context.Context, out io.Writer, args ...string) (childResult, error) {
 	cmd := exec.CommandContext(ctx, h.cfg.Binary, append(append([]string(nil), h.cfg.BinaryArgs...), args...)...)
@@ -35,11 +41,35 @@ func (h *harness) runChild(ctx context.Context, out io.Writer, args ...string) (
 	}
 	cmd.Stderr = &stderr
 	t0 := time.Now()
-	err := cmd.Run()
-	res := childResult{Wall: time.Since(t0), Stdout: stdout.Bytes()}
+	err := cmd.Start()
+	var hwm atomic.Int64
+	if err == nil {
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				if v := readHWM(status); v > hwm.Load() {
+					hwm.Store(v)
+				}
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+		err = cmd.Wait()
+		close(done)
+		wg.Wait()
+	}
+	res := childResult{Wall: time.Since(t0), Stdout: stdout.Bytes(), MaxRSS: hwm.Load()}
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			res.MaxRSS = ru.Maxrss * 1024 // Linux reports KiB
 			res.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
 	}
@@ -51,4 +81,26 @@ func (h *harness) runChild(ctx context.Context, out io.Writer, args ...string) (
 		return res, fmt.Errorf("cannot run flowhunt %s: %w: %s", strings.Join(args, " "), err, msg)
 	}
 	return res, nil
+}
+
+// readHWM returns the VmHWM (peak resident set) of /proc/PID/status in
+// bytes, or 0 when the process is gone or not yet exec'd.
+func readHWM(status string) int64 {
+	b, err := os.ReadFile(status)
+	if err != nil {
+		return 0
+	}
+	i := bytes.Index(b, []byte("\nVmHWM:"))
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(b[i+len("\nVmHWM:"):])
+	if len(f) < 2 || string(f[1]) != "kB" {
+		return 0
+	}
+	kb, err := strconv.ParseInt(string(f[0]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return kb * 1024
 }
