@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flowhunt/flowhunt/internal/simulate"
 )
 
 func init() {
@@ -69,6 +71,15 @@ func runDemo(ctx context.Context, args []string) error {
 		cmd, ok := commands[st.verb]
 		if !ok {
 			return fmt.Errorf("BUG: demo step %q needs the %s command", st.title, st.verb)
+		}
+		if st.verb == "ingest" || st.verb == "hunt" {
+			// AWS IPv6 addresses are global: the VPCs' /56 blocks are
+			// internal only because the truth file says so.
+			tr, err := simulate.LoadTruth(filepath.Join(gen, "truth.json"))
+			if err != nil {
+				return err
+			}
+			st.args = append([]string{"--internal", strings.Join(tr.InternalCIDRs, ",")}, st.args...)
 		}
 		fmt.Printf("\n== %d/%d %s\n$ flowhunt %s %s\n\n", i+1, len(steps), st.title, st.verb, quoteArgs(st.args))
 		began := time.Now()

@@ -21,7 +21,7 @@ func init() {
 }
 
 func runHunt(ctx context.Context, args []string) error {
-	fs := newFlags("hunt", "[--since 24h | --from T --to T] [--detector NAME,...] [--min-severity S] [--config FILE] [--output table|jsonl|ocsf|asff] [--fail-on S]")
+	fs := newFlags("hunt", "[--since 24h | --from T --to T] [--internal CIDRS] [--detector NAME,...] [--min-severity S] [--config FILE] [--output table|jsonl|ocsf|asff] [--fail-on S]")
 	data := fs.String("data", "", "data directory (env FLOWHUNT_DATA, default ./flowhunt-data); holds the findings file")
 	storeU := storeFlag(fs)
 	since := fs.String("since", "", "hunt over the last duration of data (24h, 7d), counted back from the newest record")
@@ -36,6 +36,7 @@ func runHunt(ctx context.Context, args []string) error {
 	suppressed := fs.Bool("show-suppressed", false, "also print findings suppressed by an allowlist")
 	noSave := fs.Bool("no-save", false, "do not record the findings in the data directory")
 	webhook := fs.String("webhook", "", "POST the reported findings as JSON to this URL")
+	internal := fs.String("internal", "", "internal CIDRs besides RFC 1918, 100.64/10 and fc00::/7, e.g. the VPCs' IPv6 /56 blocks (comma-separated; as given to ingest)")
 	account := fs.String("account", "000000000000", "AWS account id for --output asff")
 	region := fs.String("region", "us-east-1", "AWS region for --output asff")
 	if err := parseFlags(fs, args); err != nil {
@@ -44,6 +45,20 @@ func runHunt(ctx context.Context, args []string) error {
 	cfg, err := loadHuntConfig(*cfgPath, *intel)
 	if err != nil {
 		return err
+	}
+	if *internal != "" {
+		extra, err := parseCIDRList(*internal)
+		if err != nil {
+			return fmt.Errorf("%w: --internal: %v", errUsage, err)
+		}
+		if len(cfg.InternalCIDRs) == 0 {
+			for _, p := range detect.DefaultInternal {
+				cfg.InternalCIDRs = append(cfg.InternalCIDRs, p.String())
+			}
+		}
+		for _, p := range extra {
+			cfg.InternalCIDRs = append(cfg.InternalCIDRs, p.String())
+		}
 	}
 	if cfg.MinSeverity, err = detect.ParseSeverity(*minSev); err != nil {
 		return fmt.Errorf("%w: --min-severity: %v", errUsage, err)
