@@ -606,6 +606,12 @@ func (c *chWriter) call(name Token, kids []chNode) (string, error) {
 				return f + "(" + args[1] + ")", nil
 			}
 		}
+	case "time_bucket":
+		if len(args) == 2 {
+			if f, ok := chTimeBucket(args[0], args[1]); ok {
+				return f, nil
+			}
+		}
 	case "regexp_extract":
 		if len(args) >= 2 {
 			return "extract(" + args[0] + ", " + args[1] + ")", nil
@@ -642,4 +648,39 @@ func (c *chWriter) callArgs(kids []chNode) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// chTimeBucket renders DuckDB's time_bucket(INTERVAL 'N unit', ts), which
+// Insights' bin() becomes. Fixed-length buckets count from the epoch as
+// DuckDB's do (weeks excepted: DuckDB starts them on a Monday, so weeks go
+// through toMonday); months, quarters and years use ClickHouse's own.
+func chTimeBucket(interval, ts string) (string, bool) {
+	iv, ok := strings.CutPrefix(strings.TrimSpace(interval), "INTERVAL")
+	if !ok {
+		return "", false
+	}
+	f := strings.Fields(strings.Trim(strings.TrimSpace(iv), "'"))
+	if len(f) != 2 {
+		return "", false
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n <= 0 {
+		return "", false
+	}
+	unit := strings.TrimSuffix(strings.ToLower(f[1]), "s")
+	secs := map[string]int{"second": 1, "minute": 60, "hour": 3600, "day": 86400}[unit]
+	switch {
+	case secs > 0:
+		s := strconv.Itoa(n * secs)
+		return "toDateTime(intDiv(toUInt32(" + ts + "), " + s + ") * " + s + ", 'UTC')", true
+	case unit == "week" && n == 1:
+		return "toDateTime(toMonday(" + ts + "), 'UTC')", true
+	case unit == "month" && n == 1:
+		return "toDateTime(toStartOfMonth(" + ts + "), 'UTC')", true
+	case unit == "month" && n == 3:
+		return "toDateTime(toStartOfQuarter(" + ts + "), 'UTC')", true
+	case unit == "year" && n == 1:
+		return "toDateTime(toStartOfYear(" + ts + "), 'UTC')", true
+	}
+	return "", false
 }

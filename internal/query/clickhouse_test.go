@@ -25,6 +25,12 @@ func TestToClickHouse(t *testing.T) {
 		"SELECT CAST(floor(start / 3600) AS Nullable(Int64)), stddevPop(x), quantile(0.5)(b) FROM t")
 	f("SELECT count(DISTINCT dstport) FROM vpc_flow_logs v GROUP BY 1", nil,
 		"SELECT count(DISTINCT dstport) FROM fh.vpc_flow_logs v GROUP BY 1")
+	// Insights' bin(): epoch-aligned buckets like DuckDB's time_bucket.
+	f("SELECT time_bucket(INTERVAL '5 minutes', ts_start), time_bucket(INTERVAL '1 month', ts_start) FROM t", nil,
+		"SELECT toDateTime(intDiv(toUInt32(ts_start), 300) * 300, 'UTC'), toDateTime(toStartOfMonth(ts_start), 'UTC') FROM t")
+	if _, err := ToClickHouse("SELECT time_bucket(INTERVAL '2 months', ts_start) FROM t", nil, opts); err != nil {
+		t.Errorf("time_bucket by 2 months: %v, want it passed on for ClickHouse to refuse", err)
+	}
 	opts.FlowFilter = func(ref string) string { return ref + ".start >= 1" }
 	f("SELECT a FROM (SELECT a FROM vpc_flow_logs WHERE b = 1 GROUP BY a) AS s JOIN vpc_flow_logs AS v ON s.a = v.a ORDER BY a", nil,
 		"SELECT a FROM (SELECT a FROM fh.vpc_flow_logs AS vpc_flow_logs WHERE (vpc_flow_logs.start >= 1) AND ( b = 1 ) GROUP BY a) AS s JOIN fh.vpc_flow_logs AS v ON s.a = v.a WHERE v.start >= 1 ORDER BY a")

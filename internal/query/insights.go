@@ -54,7 +54,7 @@ type iparser struct {
 	i    int
 	d    Dialect
 
-	stages     []string // CTE bodies
+	stages     []string // stage bodies, nested as subqueries
 	cur        string   // relation the next stage reads
 	created    []string // names of fields created by fields/parse/stats
 	afterStats bool     // only the stats outputs are in scope
@@ -113,9 +113,13 @@ func (p *iparser) query() error {
 	}
 }
 
+// addStage makes sql the relation the next command reads. Stages nest as
+// subqueries in FROM rather than chain as common table expressions: each
+// reads the one before exactly once, so the two are the same query, and
+// ClickHouse 18.16 has no CTEs.
 func (p *iparser) addStage(sql string) {
 	p.stages = append(p.stages, sql)
-	p.cur = fmt.Sprintf("s%d", len(p.stages))
+	p.cur = fmt.Sprintf("(%s) AS s%d", sql, len(p.stages))
 }
 
 func (p *iparser) command() error {
@@ -293,9 +297,11 @@ func (p *iparser) stats() error {
 	}
 	var sel, by []string
 	var created []string
-	for i, g := range groups {
+	for _, g := range groups {
 		sel = append(sel, fmt.Sprintf("%s AS %s", g.sql, quoteIdent(g.name)))
-		by = append(by, strconv.Itoa(i+1))
+		// The expression, not its position: ClickHouse 18.16 takes
+		// GROUP BY 1 for a constant.
+		by = append(by, g.sql)
 		created = append(created, g.name)
 	}
 	for _, a := range aggs {
@@ -444,16 +450,6 @@ func namedGroups(re string) (string, []string, error) {
 // build assembles the final SQL.
 func (p *iparser) build() string {
 	var b strings.Builder
-	if len(p.stages) > 0 {
-		b.WriteString("WITH ")
-		for i, s := range p.stages {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "s%d AS (%s)", i+1, s)
-		}
-		b.WriteString(" ")
-	}
 	items := p.display
 	if items == nil {
 		items = p.fields
