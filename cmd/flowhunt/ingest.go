@@ -58,6 +58,7 @@ func runIngest(ctx context.Context, args []string) error {
 	geoip := fs.String("geoip", "", "MaxMind country (or city) database: fills src_country, dst_country")
 	asnDB := fs.String("asn", "", "MaxMind ASN database: fills src_asn, dst_asn")
 	intel := fs.String("intel", "", "threat-intel lists, files or URLs (comma-separated; one IP or CIDR per line): fills intel_list")
+	codec := fs.String("codec", "none", "compression of new Parquet segments: none (fastest queries), snappy or zstd (smaller)")
 	storeU := storeFlag(fs)
 	srcs, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -124,7 +125,7 @@ func runIngest(ctx context.Context, args []string) error {
 		scfg := source.Config{Range: rng, Region: *region, Endpoint: *endpoint, PathStyle: *pathStyle}
 		return ingestBackend(ctx, *storeU, *data, cidrs, srcs, scfg, opts, *output, *showRejects)
 	}
-	st, err := openDataStore(ctx, *data, cidrs)
+	st, err := duckdb.Open(ctx, duckdb.Config{Dir: dataDir(*data), InternalCIDRs: cidrs, Codec: *codec})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/flowhunt/flowhunt/internal/enrich"
 	"github.com/flowhunt/flowhunt/internal/flowlog"
 	"github.com/flowhunt/flowhunt/internal/source"
+	"github.com/flowhunt/flowhunt/internal/store/pqwrite"
 )
 
 // IngestOptions tune one ingest run.
@@ -414,7 +415,8 @@ func (wk *worker) segment(day int32, mask uint64) (*flowSegment, error) {
 	}
 	date := time.Unix(int64(day)*86400, 0).UTC().Format("2006-01-02")
 	rel := fmt.Sprintf("flows/date=%s/%s-w%d-%06d.parquet", date, wk.run.opts.Batch, wk.id, wk.run.seq.Add(1))
-	s, err := newFlowSegment(wk.run.w.s.dir, rel, mask, wk.run.opts.Enrich != nil, date, wk.run.opts.Batch)
+	codec, _ := pqwrite.ParseCodec(wk.run.w.s.cfg.Codec) // checked by Validate
+	s, err := newFlowSegment(wk.run.w.s.dir, rel, mask, wk.run.opts.Enrich != nil, codec, date, wk.run.opts.Batch)
 	if err != nil {
 		return nil, err
 	}

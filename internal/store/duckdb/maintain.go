@@ -68,7 +68,7 @@ func (w *writer) removeObjects(ctx context.Context, keys []string) error {
 		for _, k := range keep {
 			in = append(in, quoteString(k))
 		}
-		q := fmt.Sprintf("COPY (SELECT * FROM read_parquet(%s) WHERE %s IN (%s)) TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d)",
+		q := fmt.Sprintf("COPY (SELECT * FROM read_parquet(%s) WHERE %s IN (%s)) TO %s (FORMAT parquet, COMPRESSION "+w.s.copyCodec()+", ROW_GROUP_SIZE %d)",
 			quoteString(src), quoteIdent(col), strings.Join(in, ","), quoteString(dst), rowGroupRows)
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("cannot rewrite segment %s: %w", seg.Path, err)
@@ -353,7 +353,7 @@ func (w *writer) compact(ctx context.Context, batch string) (int, error) {
 		}
 		sort.Strings(ns.Objects)
 		dst := filepath.Join(w.s.dir, filepath.FromSlash(ns.Path))
-		q := fmt.Sprintf("COPY (SELECT %s FROM read_parquet([%s], union_by_name=true)) TO %s (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE %d)",
+		q := fmt.Sprintf("COPY (SELECT %s FROM read_parquet([%s], union_by_name=true)) TO %s (FORMAT parquet, COMPRESSION "+w.s.copyCodec()+", ROW_GROUP_SIZE %d)",
 			strings.Join(sel, ", "), strings.Join(files, ","), quoteString(dst), rowGroupRows)
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return 0, fmt.Errorf("cannot compact day %s: %w", day, err)

@@ -81,6 +81,9 @@ func (r *Reader) setup(ctx context.Context, opts ReaderOptions) error {
 		}
 	}
 	sandbox := []string{
+		// Segment files never change once written: keep their footers
+		// between queries instead of reading them at every bind.
+		"SET parquet_metadata_cache=true",
 		"SET allowed_directories=[" + quoteString(r.dir) + "]",
 		"SET enable_external_access=false",
 		"SET lock_configuration=true",

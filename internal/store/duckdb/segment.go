@@ -19,7 +19,6 @@ import (
 // Segment encoding, chosen by measurement (docs/storage.md): dictionary
 // pages for strings, snappy pages, DuckDB-sized row groups.
 var (
-	segmentCodec = pqwrite.Snappy
 	rowGroupRows = 122880
 	// rejectCodec compresses the rejects files parquet-go writes.
 	rejectCodec compress.Codec = &snappy.Codec{}
@@ -189,7 +188,7 @@ func segmentColumns(mask uint64, enriched bool) ([]pqwrite.Column, []segCol) {
 	return pcs, scs
 }
 
-func newFlowSegment(dir, rel string, mask uint64, enriched bool, date, batch string) (*flowSegment, error) {
+func newFlowSegment(dir, rel string, mask uint64, enriched bool, codec pqwrite.Codec, date, batch string) (*flowSegment, error) {
 	path := filepath.Join(dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create segment %s: %w", rel, err)
@@ -209,7 +208,7 @@ func newFlowSegment(dir, rel string, mask uint64, enriched bool, date, batch str
 		path: path,
 		f:    f,
 		bw:   bw,
-		w:    pqwrite.NewWriter(bw, pcs, pqwrite.Options{Codec: segmentCodec, RowGroupRows: rowGroupRows}),
+		w:    pqwrite.NewWriter(bw, pcs, pqwrite.Options{Codec: codec, RowGroupRows: rowGroupRows}),
 		cols: scs,
 		objs: map[string]bool{},
 	}, nil

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/flowhunt/flowhunt/internal/store/pqwrite"
 )
 
 // Config configures a store.
@@ -31,6 +33,23 @@ type Config struct {
 	GarbageGrace time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Codec compresses new flow segments: "none" (default), "snappy" or
+	// "zstd". Uncompressed segments are about 1.5x larger and make selective
+	// scans up to 2x faster (docs/storage.md has the measurements).
+	Codec string
+}
+
+// copyCodec is the codec for segments DuckDB rewrites (compaction, object
+// removal), in COPY's spelling.
+func (s *Store) copyCodec() string {
+	c, _ := pqwrite.ParseCodec(s.cfg.Codec)
+	switch c {
+	case pqwrite.Snappy:
+		return "snappy"
+	case pqwrite.Zstd:
+		return "zstd"
+	}
+	return "uncompressed"
 }
 
 // Validate checks the configuration and fills defaults.
@@ -43,6 +62,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if _, err := pqwrite.ParseCodec(c.Codec); err != nil {
+		return fmt.Errorf("cannot open store: %w", err)
 	}
 	return nil
 }

@@ -49,14 +49,14 @@ const (
 	Zstd
 )
 
-// ParseCodec maps "snappy", "zstd", "none" to a Codec.
+// ParseCodec maps "snappy", "zstd", "none" (or "") to a Codec.
 func ParseCodec(s string) (Codec, error) {
 	switch s {
-	case "snappy", "":
+	case "snappy":
 		return Snappy, nil
 	case "zstd":
 		return Zstd, nil
-	case "none", "uncompressed":
+	case "none", "uncompressed", "":
 		return Uncompressed, nil
 	}
 	return 0, fmt.Errorf("cannot use Parquet codec %q: want snappy, zstd or none", s)
