@@ -15,9 +15,15 @@ import (
 // ingestBackend is `flowhunt ingest` on a store selected by --store (a
 // ClickHouse cluster): the same sources, summary and rejects as the
 // embedded store, through the store.Backend interface. Options only the
-// embedded store has (enrichment, compaction) are not passed on.
+// embedded store has (segment codec, compaction) do not apply; enrichment
+// is refused.
 func ingestBackend(ctx context.Context, storeFlagValue, dataFlagValue string, cidrs []netip.Prefix, uris []string,
 	scfg source.Config, o duckdb.IngestOptions, output string, showRejects bool) error {
+	if o.Enrich != nil {
+		// The cluster's schema has no enrichment columns yet; refusing
+		// beats storing flows silently without them.
+		return fmt.Errorf("%w: --geoip, --asn and --intel enrich the embedded store only; drop them or --store", errUsage)
+	}
 	st, err := openStore(ctx, storeFlagValue, dataFlagValue, cidrs)
 	if err != nil {
 		return err
