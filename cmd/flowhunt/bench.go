@@ -24,7 +24,8 @@ func runBench(ctx context.Context, args []string) error {
 	cache := fs.String("cache", "", "where generated data sets are kept between runs (default $FLOWHUNT_BENCH_CACHE or the user cache dir)")
 	out := fs.String("out", "artifacts/bench", "directory of the report files (bench-<time>.md and .json)")
 	rounds := fs.Int("ingest-rounds", 3, "interleaved ingest rounds (floor, flowhunt, read_csv) per size; the median is kept")
-	queryRuns := fs.Int("query-runs", 5, "runs of each seed query per engine; the median is kept")
+	queryRuns := fs.Int("query-runs", 5, "runs of each seed query per engine at least; the median is kept")
+	queryTime := fs.Duration("query-time", 2*time.Second, "more query runs (up to 50) until each engine ran this long")
 	huntRuns := fs.Int("hunt-runs", 1, "hunts per size")
 	compare := fs.Bool("compare", false, "compare the ratios of report JSON files given as arguments instead of measuring")
 	if err := parseFlags(fs, args); err != nil {
@@ -36,7 +37,7 @@ func runBench(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	cfg := harness.Config{Seed: *seed, IngestRounds: *rounds, QueryRuns: *queryRuns, HuntRuns: *huntRuns, Log: os.Stderr}
+	cfg := harness.Config{Seed: *seed, IngestRounds: *rounds, QueryRuns: *queryRuns, QueryTime: *queryTime, HuntRuns: *huntRuns, Log: os.Stderr}
 	for _, s := range strings.Split(*sizes, ",") {
 		if strings.TrimSpace(s) == "" {
 			continue

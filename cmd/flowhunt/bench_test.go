@@ -54,6 +54,7 @@ func TestBenchHarness(t *testing.T) {
 		Sizes:         []int64{100_000},
 		IngestRounds:  1,
 		QueryRuns:     1,
+		QueryTime:     time.Millisecond,
 		DecoderSample: 2 << 20,
 		DecoderCPU:    50 * time.Millisecond,
 	}

@@ -36,9 +36,10 @@ type Config struct {
 	Sizes      []int64  // records per data set; default 1M and 10M
 	Seed       uint64   // simulator seed; default 1
 
-	IngestRounds int // interleaved rounds of floor / flowhunt / read_csv per size; default 3
-	QueryRuns    int // runs of each seed query per engine; default 5
-	HuntRuns     int // hunts per size; default 1
+	IngestRounds int           // interleaved rounds of floor / flowhunt / read_csv per size; default 3
+	QueryRuns    int           // runs of each seed query per engine at least; default 5
+	QueryTime    time.Duration // and more runs (up to 50) until each engine ran this long; default 2s
+	HuntRuns     int           // hunts per size; default 1
 
 	DecoderSample int64         // bytes of text decoded per pass; default 64 MiB
 	DecoderCPU    time.Duration // CPU time spent decoding at least; default 2s
@@ -65,6 +66,9 @@ func (c *Config) Validate() error {
 	}
 	if c.QueryRuns <= 0 {
 		c.QueryRuns = 5
+	}
+	if c.QueryTime <= 0 {
+		c.QueryTime = 2 * time.Second
 	}
 	if c.HuntRuns <= 0 {
 		c.HuntRuns = 1
@@ -264,7 +268,7 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 		return nil, err
 	}
 	for i, q := range SeedQueries {
-		qt, err := seedQuery(ctx, rd, nativeQuerier{native}, q, h.cfg.QueryRuns)
+		qt, err := seedQuery(ctx, rd, nativeQuerier{native}, q, h.cfg.QueryRuns, h.cfg.QueryTime)
 		if err != nil {
 			rd.Close()
 			return nil, fmt.Errorf("seed query %d: %w", i+1, err)
@@ -273,7 +277,7 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 			Flowhunt: bench.Median(qt.Flowhunt), Samples: qt.Flowhunt, Anchor: bench.Median(qt.Native), AnchorRuns: qt.Native,
 			CPU: bench.Median(qt.FlowhuntCPU), AnchorCPU: bench.Median(qt.NativeCPU),
 			AnchorName: "DuckDB native table", Goal: &bench.Goal{On: "ratio", Op: bench.AtMost, Limit: 1.2, Text: "<= 1.2x native"},
-			Note: fmt.Sprintf("%d rows, read by the client", qt.Rows)}
+			Note: fmt.Sprintf("%d rows, read by the client; %d runs each", qt.Rows, len(qt.Flowhunt))}
 		h.rep.Add(f)
 		h.logf("%s q%d: flowhunt %.3fs, native %.3fs (%d rows)", ds.Name, i+1, f.Flowhunt, f.Anchor, qt.Rows)
 	}

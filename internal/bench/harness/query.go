@@ -20,6 +20,9 @@ var SeedQueries = []string{
 	"SELECT srcAddr, dstAddr, COUNT(*) AS failed_attempts\nFROM vpc_flow_logs\nWHERE action = 'REJECT'\nGROUP BY srcAddr, dstAddr\nHAVING failed_attempts > 10;",
 }
 
+// maxQueryRuns caps the runs of one seed query per engine.
+const maxQueryRuns = 50
+
 // nativeQuerier runs SQL on a plain DuckDB database (the anchor).
 type nativeQuerier struct{ db *sql.DB }
 
@@ -64,9 +67,11 @@ type queryTimes struct {
 
 // seedQuery times one seed query: flowhunt (query.Translate, then the
 // sandboxed Reader over the store's Parquet segments) and the anchor (the
-// translated SQL on the native table), interleaved, runs times each, the
-// first of each pair alternating.
-func seedQuery(ctx context.Context, fh, native store.Querier, seed string, runs int) (queryTimes, error) {
+// translated SQL on the native table), interleaved, the first of each pair
+// alternating: at least runs times each, and more (up to maxQueryRuns)
+// until each engine has run for minTime, so that the median of a query of
+// a few milliseconds rests on enough samples to stay put on a busy machine.
+func seedQuery(ctx context.Context, fh, native store.Querier, seed string, runs int, minTime time.Duration) (queryTimes, error) {
 	var qt queryTimes
 	tr, err := query.Translate(seed, query.DialectDuckDB)
 	if err != nil {
@@ -81,7 +86,8 @@ func seedQuery(ctx context.Context, fh, native store.Querier, seed string, runs 
 	}
 	anchor := func() (int64, error) { return runQuery(ctx, native, tr) }
 	rows := [2]int64{-1, -1} // flowhunt, native
-	for i := 0; i < runs; i++ {
+	var spent [2]float64
+	for i := 0; i < maxQueryRuns && (i < runs || min(spent[0], spent[1]) < minTime.Seconds()); i++ {
 		for k := 0; k < 2; k++ {
 			who := (i + k) % 2 // alternate which engine goes first
 			f, name := flowhunt, "flowhunt"
@@ -98,6 +104,7 @@ func seedQuery(ctx context.Context, fh, native store.Querier, seed string, runs 
 				return qt, fmt.Errorf("cannot trust seed query: %s returned %d rows, then %d", name, rows[who], n)
 			}
 			rows[who] = n
+			spent[who] += d
 			if who == 0 {
 				qt.Flowhunt = append(qt.Flowhunt, d)
 				qt.FlowhuntCPU = append(qt.FlowhuntCPU, cpu)
