@@ -67,6 +67,18 @@ type Options struct {
 	Codec        Codec
 	RowGroupRows int    // rows per row group; default 122880 (DuckDB's own)
 	CreatedBy    string // default "flowhunt"
+	// RawStrings leaves String (dictionary) columns uncompressed whatever
+	// Codec says: their keys are bit-packed already, and scans that filter
+	// on them then skip decompression.
+	RawStrings bool
+}
+
+// codecOf is the codec of column c's chunks.
+func (w *Writer) codecOf(c *column) Codec {
+	if c.Type == String && w.opts.RawStrings {
+		return Uncompressed
+	}
+	return w.opts.Codec
 }
 
 // Writer writes one Parquet file. Append values to every column, then call
@@ -485,7 +497,7 @@ func (w *Writer) flushColumn(c *column) chunk {
 			ch.dict = true
 			ch.dictOff = w.off
 			w.dictPage = dict
-			ch.uncompressed, ch.size = w.page(2, dict, n, 0)
+			ch.uncompressed, ch.size = w.page(w.codecOf(c), 2, dict, n, 0)
 		}
 		if n == 0 {
 			// Every value NULL: no dictionary, a PLAIN page of levels only.
@@ -497,7 +509,7 @@ func (w *Writer) flushColumn(c *column) chunk {
 		body = appendHybrid(body, c.keys, width)
 	}
 	ch.dataOff = w.off
-	u, s := w.page(0, body, w.rows, encoding)
+	u, s := w.page(w.codecOf(c), 0, body, w.rows, encoding)
 	ch.uncompressed += u
 	ch.size += s
 	w.buf = body
@@ -530,9 +542,9 @@ func zstdEncoder() *zstd.Encoder {
 // page compresses and writes one page; typ 0 is a data page, 2 a
 // dictionary page. It returns the uncompressed and written sizes, headers
 // included.
-func (w *Writer) page(typ int32, body []byte, values int, encoding int32) (int64, int64) {
+func (w *Writer) page(codec Codec, typ int32, body []byte, values int, encoding int32) (int64, int64) {
 	var data []byte
-	switch w.opts.Codec {
+	switch codec {
 	case Snappy:
 		if need := s2.MaxEncodedLen(len(body)); cap(w.comp) < need {
 			w.comp = make([]byte, need)
@@ -569,7 +581,7 @@ func (w *Writer) page(typ int32, body []byte, values int, encoding int32) (int64
 	t.end()
 	w.write(t.b)
 	w.write(data)
-	if len(data) > 0 && w.opts.Codec != Uncompressed {
+	if len(data) > 0 && codec != Uncompressed {
 		w.comp = data[:0]
 	}
 	return int64(len(t.b) + len(body)), int64(len(t.b) + len(data))
@@ -730,7 +742,7 @@ func (w *Writer) Close() error {
 			}
 			t.list(3, tBinary, 1)
 			t.elemStr(c.Name)
-			t.i32(4, codecID(w.opts.Codec))
+			t.i32(4, codecID(w.codecOf(c)))
 			t.i64(5, ch.values)
 			t.i64(6, ch.uncompressed)
 			t.i64(7, ch.size)

@@ -66,10 +66,12 @@ func TestWriterRoundTrip(t *testing.T) {
 		{Name: "blob", Type: Bytes, Optional: true},
 		{Name: "rare", Type: String, Optional: true}, // all NULL in most row groups
 	}
-	for _, codec := range []Codec{Uncompressed, Snappy, Zstd} {
+	for _, opts := range []Options{{Codec: Uncompressed}, {Codec: Snappy}, {Codec: Zstd}, {Codec: Zstd, RawStrings: true}} {
+		codec := opts.Codec
 		var buf bytes.Buffer
 		// Small row groups so a file has several, with dictionaries reset.
-		w := NewWriter(&buf, cols, Options{Codec: codec, RowGroupRows: 7})
+		opts.RowGroupRows = 7
+		w := NewWriter(&buf, cols, opts)
 		const n = 40
 		i32 := make([]int64, n)
 		i64 := make([]int64, n)
