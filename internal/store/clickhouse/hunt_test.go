@@ -2,7 +2,11 @@ package clickhouse
 
 import (
 	"context"
+	"strings"
 	"testing"
+
+	"github.com/flowhunt/flowhunt/internal/query"
+	"github.com/flowhunt/flowhunt/internal/store"
 
 	"github.com/flowhunt/flowhunt/internal/store/duckdb"
 	"github.com/flowhunt/flowhunt/internal/store/storetest"
@@ -20,6 +24,7 @@ func TestSameFindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.Ingest(t, dd, d)
+	sameColumns(t, dd, ch)
 	want, err := storetest.Findings(t, dd, d)
 	if err != nil {
 		t.Fatalf("hunt on duckdb: %v", err)
@@ -50,4 +55,35 @@ func TestSameFindings(t *testing.T) {
 		}
 	}
 	t.Logf("%d findings on duckdb, %d on clickhouse", len(want), len(got))
+}
+
+// sameColumns compares every derived column (and a digest of the AWS ones)
+// on both stores: the cluster's rows are encoded by flowhunt (RowBinary),
+// the embedded store's by DuckDB.
+func sameColumns(t *testing.T, dd, ch store.Backend) {
+	t.Helper()
+	open := func(b store.Backend) store.Reader {
+		r, err := b.OpenReader(context.Background(), store.ReaderOptions{Setup: query.DuckDBSetup()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+	rd, rc := open(dd), open(ch)
+	for _, q := range []string{
+		"SELECT count(*), count(ts_start), count(ts_end), sum(src_ip4), sum(dst_ip4), count(src_ip6), count(dst_ip6), sum(source_line), count(DISTINCT source_object), count(DISTINCT ingest_batch) FROM vpc_flow_logs",
+		"SELECT direction, count(*), sum(bytes), sum(packets), sum(srcport), count(tcp_flags), count(DISTINCT interface_id), count(DISTINCT account_id) FROM vpc_flow_logs GROUP BY direction",
+		"SELECT date, min(ts_start), max(ts_end), min(start), max(\"end\") FROM vpc_flow_logs GROUP BY date",
+		"SELECT srcaddr, hex(src_ip6), dst_ip4 FROM vpc_flow_logs WHERE src_ip6 IS NOT NULL OR src_ip4 < 200 ORDER BY source_object, source_line LIMIT 50",
+		"SELECT log_status, action, count(*), count(srcaddr), count(protocol) FROM vpc_flow_logs GROUP BY log_status, action",
+	} {
+		got, want := storetest.Rows(t, rc, q), storetest.Rows(t, rd, q)
+		if len(want) == 0 {
+			t.Errorf("%s: no rows on duckdb", q)
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s:\n clickhouse: %q\n duckdb:     %q", q, got, want)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -277,20 +278,18 @@ type pendingObject struct {
 	damaged string
 }
 
-// worker decodes objects into one TSV buffer and inserts it in large
+// worker decodes objects into RowBinary buffers and inserts them in large
 // batches; the ledger brackets every insert.
 type worker struct {
 	run     *ingestRun
-	bufs    [][]byte // TabSeparated rows per shard
+	bufs    [][]byte // RowBinary rows per shard
 	rejects []byte
 	rows    int
 	pending []pendingObject
 	der     store.Derived
-	date    map[int32][]byte
 }
 
 func (w *worker) loop(ctx context.Context, ch <-chan job) error {
-	w.date = map[int32][]byte{}
 	for j := range ch {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -373,7 +372,17 @@ func (w *worker) decode(ctx context.Context, j job) (pendingObject, error) {
 
 var flowColumns = store.FlowColumns()
 
-// append encodes a batch as TabSeparated rows in store.FlowColumns order.
+// flowColumnList is the INSERT's column list, in flowColumns order.
+var flowColumnList = func() []string {
+	out := make([]string, len(flowColumns))
+	for k, c := range flowColumns {
+		out[k] = quoteIdent(c.Name)
+	}
+	return out
+}()
+
+// append encodes a batch as RowBinary rows in store.FlowColumns order, each
+// in the buffer of its shard.
 func (w *worker) append(b *flowlog.Batch, object string, fallback int32) {
 	if b.Len == 0 {
 		return
@@ -382,66 +391,80 @@ func (w *worker) append(b *flowlog.Batch, object string, fallback int32) {
 	d := &w.der
 	nshards := uint32(len(w.bufs))
 	hasENI := b.Has(flowlog.InterfaceID)
+	obj, batch := []byte(object), []byte(w.run.opts.Batch)
 	for i := 0; i < b.Len; i++ {
 		sh := uint32(0)
 		if nshards > 1 && hasENI && !b.Null[flowlog.InterfaceID][i] {
 			sh = shardOf(b.Str[flowlog.InterfaceID].Get(i)) % nshards
 		}
 		buf := w.bufs[sh]
-		for k, c := range flowColumns {
-			if k > 0 {
-				buf = append(buf, '\t')
-			}
+		for _, c := range flowColumns {
 			if c.AWS {
 				f := c.Field
 				if !b.Has(f) || b.Null[f][i] {
-					buf = append(buf, '\\', 'N')
+					buf = rbNull(buf)
 					continue
 				}
 				switch f.Kind() {
-				case flowlog.KindInt32, flowlog.KindInt64:
-					buf = strconv.AppendInt(buf, b.Int[f][i], 10)
+				case flowlog.KindInt32:
+					buf = rbInt32(buf, b.Int[f][i])
+				case flowlog.KindInt64:
+					buf = rbInt64(buf, b.Int[f][i])
 				default:
-					buf = appendTSV(buf, b.Str[f].Get(i))
+					buf = rbNullableString(buf, b.Str[f].Get(i))
 				}
 				continue
 			}
 			switch c.Name {
-			case store.ColDate:
-				buf = append(buf, w.dateText(d.Date[i])...)
-			case store.ColTsStart:
-				buf = optInt(buf, d.TsStart[i], d.HasStart[i])
+			case store.ColDate: // Date: days since the epoch, UInt16
+				buf = binary.LittleEndian.AppendUint16(buf, uint16(d.Date[i]))
+			case store.ColTsStart: // Nullable(DateTime): seconds, UInt32
+				buf = rbOptUInt32(buf, uint32(d.TsStart[i]), d.HasStart[i])
 			case store.ColTsEnd:
-				buf = optInt(buf, d.TsEnd[i], d.HasEnd[i])
+				buf = rbOptUInt32(buf, uint32(d.TsEnd[i]), d.HasEnd[i])
 			case store.ColSrcIP4:
-				buf = optInt(buf, int64(d.Src4[i]), d.Has4s[i])
+				buf = rbOptUInt32(buf, d.Src4[i], d.Has4s[i])
 			case store.ColDstIP4:
-				buf = optInt(buf, int64(d.Dst4[i]), d.Has4d[i])
-			case store.ColSrcIP6:
-				buf = optBytes(buf, d.Src6[i][:], d.Has6s[i])
+				buf = rbOptUInt32(buf, d.Dst4[i], d.Has4d[i])
+			case store.ColSrcIP6: // Nullable(FixedString(16))
+				buf = rbOptFixed(buf, d.Src6[i][:], d.Has6s[i])
 			case store.ColDstIP6:
-				buf = optBytes(buf, d.Dst6[i][:], d.Has6d[i])
+				buf = rbOptFixed(buf, d.Dst6[i][:], d.Has6d[i])
 			case store.ColDirection:
 				if d.Dir[i] < 0 {
-					buf = append(buf, '\\', 'N')
+					buf = rbNull(buf)
 				} else {
-					buf = append(buf, store.Directions[d.Dir[i]]...)
+					buf = rbNullableString(buf, []byte(store.Directions[d.Dir[i]]))
 				}
 			case store.ColSourceObject:
-				buf = appendTSV(buf, []byte(object))
-			case store.ColSourceLine:
-				buf = strconv.AppendInt(buf, b.Line[i], 10)
+				buf = rbString(buf, obj)
+			case store.ColSourceLine: // Int64, not Nullable
+				buf = binary.LittleEndian.AppendUint64(buf, uint64(b.Line[i]))
 			case store.ColIngestBatch:
-				buf = appendTSV(buf, []byte(w.run.opts.Batch))
+				buf = rbString(buf, batch)
 			case store.ColSrcCountry, store.ColDstCountry, store.ColSrcASN, store.ColDstASN, store.ColIntelList:
-				buf = append(buf, '\\', 'N') // enrichment at ingest is DuckDB's only, for now
+				buf = rbNull(buf) // enrichment at ingest is DuckDB's only, for now
 			default:
 				panic("BUG: no ClickHouse encoding for derived column " + c.Name)
 			}
 		}
-		w.bufs[sh] = append(buf, '\n')
+		w.bufs[sh] = buf
 	}
 	w.rows += b.Len
+}
+
+func rbOptUInt32(buf []byte, v uint32, ok bool) []byte {
+	if !ok {
+		return rbNull(buf)
+	}
+	return rbUInt32(buf, v)
+}
+
+func rbOptFixed(buf []byte, v []byte, ok bool) []byte {
+	if !ok {
+		return rbNull(buf)
+	}
+	return append(append(buf, 0), v...)
 }
 
 // shardOf places an interface's flows on one shard (FNV-1a of its id), so
@@ -456,29 +479,6 @@ func shardOf(eni []byte) uint32 {
 		h *= 16777619
 	}
 	return h
-}
-
-func (w *worker) dateText(day int32) []byte {
-	if t, ok := w.date[day]; ok {
-		return t
-	}
-	t := []byte(time.Unix(int64(day)*86400, 0).UTC().Format("2006-01-02"))
-	w.date[day] = t
-	return t
-}
-
-func optInt(buf []byte, v int64, ok bool) []byte {
-	if !ok {
-		return append(buf, '\\', 'N')
-	}
-	return strconv.AppendInt(buf, v, 10)
-}
-
-func optBytes(buf []byte, v []byte, ok bool) []byte {
-	if !ok {
-		return append(buf, '\\', 'N')
-	}
-	return appendTSV(buf, v)
 }
 
 // flush inserts the buffered rows of the pending objects, bracketed by
@@ -500,13 +500,19 @@ func (w *worker) flush(ctx context.Context) error {
 		if len(buf) == 0 {
 			continue
 		}
-		var zb bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
-		zw.Write(buf)
-		zw.Close()
+		// Compressed for a remote shard only: on loopback gzip costs CPU
+		// on both sides and saves nothing.
+		data, gz := buf, false
+		if !s.shards[k].loopback() {
+			var zb bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
+			zw.Write(buf)
+			zw.Close()
+			data, gz = zb.Bytes(), true
+		}
 		// The INSERT returns once the shard has the rows, so the "done"
 		// row below never runs ahead of them.
-		if err := s.shards[k].insert(ctx, s.table(s.flowsLocalName()), zb.Bytes(), true, nil); err != nil {
+		if err := s.shards[k].insertRowBinary(ctx, s.table(s.flowsLocalName()), flowColumnList, data, gz); err != nil {
 			return err
 		}
 	}
