@@ -145,6 +145,10 @@ func TestVerbsOnClickHouse(t *testing.T) {
 			t.Errorf("insights %q, clickhouse (-) vs embedded (+):\n%s", q, diff)
 		}
 	}
+	// --sql shows what the cluster runs.
+	if x := runVerb(t, "query", "--store", u, "--sql", "SELECT count(*) FROM vpc_flow_logs"); !strings.Contains(x, "count()") || !strings.Contains(x, "`vpc_flow_logs`") {
+		t.Errorf("query --store --sql printed %q, want ClickHouse SQL", x)
+	}
 	// FLOWHUNT_STORE selects the store as --store does.
 	t.Setenv("FLOWHUNT_STORE", u)
 	n := runVerb(t, "query", "--data", chData, "--output", "csv", "SELECT count(*) AS n FROM vpc_flow_logs")

@@ -82,7 +82,7 @@ func runQuery(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *explain {
+	if *explain && storeURL(*storeU) == "" {
 		fmt.Println(sql)
 		return nil
 	}
@@ -96,6 +96,18 @@ func runQuery(ctx context.Context, args []string) error {
 		return err
 	}
 	defer rd.Close()
+	if *explain {
+		// What the cluster runs: the store's own translation.
+		if x, ok := rd.(interface {
+			SQL(string, ...any) (string, error)
+		}); ok {
+			if sql, err = x.SQL(sql); err != nil {
+				return err
+			}
+		}
+		fmt.Println(sql)
+		return nil
+	}
 	start := time.Now()
 	var res *query.Result
 	lim := query.Limits{Timeout: *timeout, MaxRows: *maxRows}
