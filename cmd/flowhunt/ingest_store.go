@@ -15,15 +15,9 @@ import (
 // ingestBackend is `flowhunt ingest` on a store selected by --store (a
 // ClickHouse cluster): the same sources, summary and rejects as the
 // embedded store, through the store.Backend interface. Options only the
-// embedded store has (segment codec, compaction) do not apply; enrichment
-// is refused.
+// embedded store has (segment codec, compaction) do not apply.
 func ingestBackend(ctx context.Context, storeFlagValue, dataFlagValue string, cidrs []netip.Prefix, uris []string,
 	scfg source.Config, o duckdb.IngestOptions, output string, showRejects bool) error {
-	if o.Enrich != nil {
-		// The cluster's schema has no enrichment columns yet; refusing
-		// beats storing flows silently without them.
-		return fmt.Errorf("%w: --geoip, --asn and --intel enrich the embedded store only; drop them or --store", errUsage)
-	}
 	st, err := openStore(ctx, storeFlagValue, dataFlagValue, cidrs)
 	if err != nil {
 		return err
@@ -38,7 +32,7 @@ func ingestBackend(ctx context.Context, storeFlagValue, dataFlagValue string, ci
 			}
 			list = append(list, s)
 		}
-		opts := store.IngestOptions{Format: o.Format, Layout: o.Layout, Workers: o.Workers, Retention: o.Retention, Batch: o.Batch}
+		opts := store.IngestOptions{Format: o.Format, Layout: o.Layout, Workers: o.Workers, Retention: o.Retention, Batch: o.Batch, Enrich: o.Enrich}
 		if isTerminal(os.Stderr) && output == "table" {
 			pp := progressPrinter(os.Stderr)
 			opts.Progress = func(p store.Progress) { pp(duckdb.Progress(p)) }

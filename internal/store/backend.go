@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/flowhunt/flowhunt/internal/enrich"
 	"github.com/flowhunt/flowhunt/internal/flowlog"
 	"github.com/flowhunt/flowhunt/internal/source"
 )
@@ -52,6 +53,9 @@ type IngestOptions struct {
 	Retention time.Duration  // drop day partitions older than now-Retention; 0 keeps all
 	Batch     string         // names the run in ingest_batch; default a timestamp
 	Progress  func(Progress) // called after each object (serialised)
+	// Enrich, when set, fills the geo, ASN and threat-intel columns
+	// (src_country … intel_list); without it they are NULL.
+	Enrich *enrich.Enricher
 }
 
 // Progress is the state of a running ingest.

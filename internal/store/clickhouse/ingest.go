@@ -15,6 +15,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/flowhunt/flowhunt/internal/enrich"
 	"github.com/flowhunt/flowhunt/internal/flowlog"
 	"github.com/flowhunt/flowhunt/internal/source"
 	"github.com/flowhunt/flowhunt/internal/store"
@@ -287,6 +288,7 @@ type worker struct {
 	rows    int
 	pending []pendingObject
 	der     store.Derived
+	cache   *enrichCache // when the run enriches
 }
 
 func (w *worker) loop(ctx context.Context, ch <-chan job) error {
@@ -392,7 +394,14 @@ func (w *worker) append(b *flowlog.Batch, object string, fallback int32) {
 	nshards := uint32(len(w.bufs))
 	hasENI := b.Has(flowlog.InterfaceID)
 	obj, batch := []byte(object), []byte(w.run.opts.Batch)
+	if w.run.opts.Enrich != nil && w.cache == nil {
+		w.cache = &enrichCache{e: w.run.opts.Enrich}
+	}
 	for i := 0; i < b.Len; i++ {
+		var es, et enrich.Info
+		if w.cache != nil {
+			es, et = w.cache.lookup(d, i, true), w.cache.lookup(d, i, false)
+		}
 		sh := uint32(0)
 		if nshards > 1 && hasENI && !b.Null[flowlog.InterfaceID][i] {
 			sh = shardOf(b.Str[flowlog.InterfaceID].Get(i)) % nshards
@@ -443,7 +452,7 @@ func (w *worker) append(b *flowlog.Batch, object string, fallback int32) {
 			case store.ColIngestBatch:
 				buf = rbString(buf, batch)
 			case store.ColSrcCountry, store.ColDstCountry, store.ColSrcASN, store.ColDstASN, store.ColIntelList:
-				buf = rbNull(buf) // enrichment at ingest is DuckDB's only, for now
+				buf = appendEnrichment(buf, c.Name, &es, &et)
 			default:
 				panic("BUG: no ClickHouse encoding for derived column " + c.Name)
 			}
