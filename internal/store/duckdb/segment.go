@@ -208,7 +208,7 @@ func newFlowSegment(dir, rel string, mask uint64, enriched bool, codec pqwrite.C
 		path: path,
 		f:    f,
 		bw:   bw,
-		w:    pqwrite.NewWriter(bw, pcs, pqwrite.Options{Codec: codec, RowGroupRows: rowGroupRows}),
+		w:    pqwrite.NewWriter(bw, pcs, pqwrite.Options{Codec: codec, RowGroupRows: rowGroupRows, DeltaInt64: true}),
 		cols: scs,
 		objs: map[string]bool{},
 	}, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"testing"
 
@@ -66,7 +67,7 @@ func TestWriterRoundTrip(t *testing.T) {
 		{Name: "blob", Type: Bytes, Optional: true},
 		{Name: "rare", Type: String, Optional: true}, // all NULL in most row groups
 	}
-	for _, opts := range []Options{{Codec: Uncompressed}, {Codec: Snappy}, {Codec: Zstd}, {Codec: Zstd, RawStrings: true}} {
+	for _, opts := range []Options{{Codec: Uncompressed}, {Codec: Snappy}, {Codec: Zstd}, {Codec: Zstd, RawStrings: true}, {DeltaInt64: true}, {Codec: Snappy, DeltaInt64: true}} {
 		codec := opts.Codec
 		var buf bytes.Buffer
 		// Small row groups so a file has several, with dictionaries reset.
@@ -257,4 +258,52 @@ func BenchmarkWriter(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
 		})
 	}
+}
+
+func TestDeltaInt64(t *testing.T) {
+	f := func(name string, vals []int64) {
+		t.Helper()
+		var buf bytes.Buffer
+		w := NewWriter(&buf, []Column{{Name: "v", Type: Int64, Optional: true}}, Options{DeltaInt64: true, RowGroupRows: 1000})
+		null := make([]bool, len(vals))
+		for i := range null {
+			null[i] = i%97 == 5
+		}
+		Ints(w, 0, vals, null, true, nil, len(vals))
+		if err := w.Advance(len(vals)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_, rows := readAll(t, buf.Bytes())
+		if len(rows) != len(vals) {
+			t.Fatalf("%s: %d rows, want %d", name, len(rows), len(vals))
+		}
+		for i, r := range rows {
+			want := fmt.Sprint(vals[i])
+			if null[i] {
+				want = "NULL"
+			}
+			if r[0] != want {
+				t.Fatalf("%s: row %d = %s, want %s", name, i, r[0], want)
+			}
+		}
+	}
+	f("one", []int64{42})
+	f("two", []int64{-7, 1 << 50})
+	var times, extremes, mixed []int64
+	for i := 0; i < 2500; i++ { // several row groups, partial last block
+		times = append(times, 1793491200+int64(i/3))
+		if i%2 == 0 {
+			extremes = append(extremes, math.MinInt64+int64(i))
+		} else {
+			extremes = append(extremes, math.MaxInt64-int64(i))
+		}
+		mixed = append(mixed, int64(i*i%1000)-500)
+	}
+	f("times", times)
+	f("extremes", extremes)
+	f("mixed", mixed)
+	f("129", times[:129])
 }
