@@ -40,6 +40,7 @@ func ToClickHouse(sql string, args []any, opts ClickHouseOptions) (string, error
 	if err != nil {
 		return "", err
 	}
+	root = resolvePositions(root)
 	c := &chWriter{src: tr, args: args, opts: opts}
 	out, err := c.seq(root)
 	if err != nil {
@@ -683,4 +684,115 @@ func chTimeBucket(interval, ts string) (string, bool) {
 		return "toDateTime(toStartOfYear(" + ts + "), 'UTC')", true
 	}
 	return "", false
+}
+
+// resolvePositions replaces positional references in GROUP BY and ORDER BY
+// (GROUP BY 1, 2 ORDER BY 3 DESC) by the select item they name: its alias
+// when it has one, else a copy of its expression. ClickHouse 18.16 reads
+// GROUP BY 1 as grouping by the constant 1 (and ORDER BY 1 as no order);
+// current releases need enable_positional_arguments. Every bracketed
+// group is resolved on its own, so subqueries keep their own lists.
+func resolvePositions(nodes []chNode) []chNode {
+	for i := range nodes {
+		if nodes[i].group {
+			nodes[i].kids = resolvePositions(nodes[i].kids)
+		}
+	}
+	var items [][]chNode // select items of the current SELECT
+	out := make([]chNode, 0, len(nodes))
+	for i := 0; i < len(nodes); i++ {
+		n := nodes[i]
+		kw := !n.group && n.tok.Kind == KindIdent
+		switch {
+		case kw && n.tok.Is("SELECT"):
+			items = selectItems(nodes, i+1)
+		case kw && (n.tok.Is("GROUP") || n.tok.Is("ORDER")) && i+1 < len(nodes) && !nodes[i+1].group && nodes[i+1].tok.Is("BY"):
+			out = append(out, n, nodes[i+1])
+			i += 2
+			start := true // at the start of an item
+			for ; i < len(nodes); i++ {
+				m := nodes[i]
+				if !m.group && m.tok.Kind == KindIdent && clauseWords[strings.ToUpper(m.tok.Text)] {
+					break
+				}
+				if !m.group && m.tok.Is(",") {
+					out = append(out, m)
+					start = true
+					continue
+				}
+				if start && !m.group && m.tok.Kind == KindNumber && itemEnds(nodes, i+1) {
+					if k, err := strconv.Atoi(m.tok.Text); err == nil && k >= 1 && k <= len(items) {
+						out = append(out, itemRef(items[k-1], m.tok.Pos)...)
+						start = false
+						continue
+					}
+				}
+				out = append(out, m)
+				start = false
+			}
+			i--
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// selectItems returns the items of the select list starting at nodes[i],
+// split at top-level commas, up to FROM or a clause word.
+func selectItems(nodes []chNode, i int) [][]chNode {
+	if i < len(nodes) && !nodes[i].group && (nodes[i].tok.Is("DISTINCT") || nodes[i].tok.Is("ALL")) {
+		i++
+	}
+	var items [][]chNode
+	var cur []chNode
+	for ; i < len(nodes); i++ {
+		n := nodes[i]
+		if !n.group && n.tok.Kind == KindIdent && (n.tok.Is("FROM") || clauseWords[strings.ToUpper(n.tok.Text)]) {
+			break
+		}
+		if !n.group && n.tok.Is(",") {
+			items = append(items, cur)
+			cur = nil
+			continue
+		}
+		cur = append(cur, n)
+	}
+	if len(cur) > 0 {
+		items = append(items, cur)
+	}
+	return items
+}
+
+// itemEnds reports whether a GROUP BY / ORDER BY item ends at nodes[i]
+// (after a number): a comma, the end, a clause word or ORDER BY's
+// ASC/DESC/NULLS.
+func itemEnds(nodes []chNode, i int) bool {
+	if i >= len(nodes) {
+		return true
+	}
+	n := nodes[i]
+	if n.group {
+		return false
+	}
+	if n.tok.Is(",") {
+		return true
+	}
+	if n.tok.Kind != KindIdent {
+		return false
+	}
+	w := strings.ToUpper(n.tok.Text)
+	return clauseWords[w] || w == "ASC" || w == "DESC" || w == "NULLS"
+}
+
+// itemRef is what stands for a select item elsewhere in the query: its
+// alias (… AS name), else its expression in parentheses.
+func itemRef(item []chNode, pos int) []chNode {
+	if k := len(item); k >= 2 && !item[k-2].group && item[k-2].tok.Is("AS") && !item[k-1].group {
+		return []chNode{item[k-1]}
+	}
+	if len(item) == 1 {
+		return item
+	}
+	return []chNode{{tok: Token{Kind: KindOp, Text: "(", Pos: pos}, open: "(", kids: item, group: true}}
 }

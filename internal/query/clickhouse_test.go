@@ -23,8 +23,16 @@ func TestToClickHouse(t *testing.T) {
 		`SELECT count() FROM fh.vpc_flow_logs AS v WHERE (bitAnd(tcp_flags, 18)) = 2 AND start >= 5 AND x = 'a\'b\\'`)
 	f("SELECT CAST(floor(start / 3600) AS BIGINT), stddev_pop(x), quantile_cont(b, 0.5) FROM t", nil,
 		"SELECT CAST(floor(start / 3600) AS Nullable(Int64)), stddevPop(x), quantile(0.5)(b) FROM t")
-	f("SELECT count(DISTINCT dstport) FROM vpc_flow_logs v GROUP BY 1", nil,
-		"SELECT count(DISTINCT dstport) FROM fh.vpc_flow_logs v GROUP BY 1")
+	f("SELECT count(DISTINCT dstport) FROM vpc_flow_logs v GROUP BY srcaddr", nil,
+		"SELECT count(DISTINCT dstport) FROM fh.vpc_flow_logs v GROUP BY srcaddr")
+	// Positional GROUP BY / ORDER BY become the items they name (18.16
+	// takes GROUP BY 1 for a constant); subqueries keep their own lists.
+	f(`SELECT ("start" - "start" % 300) AS t, coalesce(action, '-') AS a, count(*) FROM t GROUP BY 1, 2 ORDER BY 3 DESC, 1`, nil,
+		`SELECT ("start" - "start" % 300) AS t, coalesce(action, '-') AS a, count() FROM t GROUP BY t, a ORDER BY (count()) DESC, t`)
+	f("SELECT DISTINCT srcaddr, x FROM (SELECT srcaddr, count(*) AS x FROM t GROUP BY 1) AS s ORDER BY 2 DESC LIMIT 10", nil,
+		"SELECT DISTINCT srcaddr, x FROM (SELECT srcaddr, count() AS x FROM t GROUP BY srcaddr) AS s ORDER BY x DESC LIMIT 10")
+	f("SELECT srcaddr, count(*) FROM t GROUP BY srcaddr ORDER BY 2 DESC, 1 LIMIT 5", nil,
+		"SELECT srcaddr, count() FROM t GROUP BY srcaddr ORDER BY (count()) DESC, srcaddr LIMIT 5")
 	// Insights' bin(): epoch-aligned buckets like DuckDB's time_bucket.
 	f("SELECT time_bucket(INTERVAL '5 minutes', ts_start), time_bucket(INTERVAL '1 month', ts_start) FROM t", nil,
 		"SELECT toDateTime(intDiv(toUInt32(ts_start), 300) * 300, 'UTC'), toDateTime(toStartOfMonth(ts_start), 'UTC') FROM t")
