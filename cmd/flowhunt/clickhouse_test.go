@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -204,6 +207,28 @@ func TestVerbsOnClickHouse(t *testing.T) {
 	defer rd.Close()
 	if n := storetest.Count(t, rd, "SELECT count(*) FROM vpc_flow_logs"); n != d.Records+2 {
 		t.Errorf("count after a firehose object and its retry = %d, want %d", n, d.Records+2)
+	}
+
+	// The console's API over the cluster: overview (positional GROUP BY
+	// in its SQL), an entity page and the findings list.
+	srv, err := server.New(server.Config{Token: "t0ken"}, lb.Deps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	for _, path := range []string{"/api/v1/overview", "/api/v1/findings?limit=5", "/api/v1/status"} {
+		req, _ := http.NewRequest("GET", ts.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer t0ken")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || bytes.Contains(body, []byte(`"error"`)) {
+			t.Errorf("GET %s on the cluster: %d %s", path, resp.StatusCode, cutFlag(string(body), 300))
+		}
 	}
 	t.Logf("%d records, %d findings on both stores", d.Records, len(got))
 }
