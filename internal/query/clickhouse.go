@@ -200,6 +200,16 @@ func (c *chWriter) seq(nodes []chNode) (string, error) {
 			i++
 			continue
 		}
+		if !n.group && n.tok.Kind == KindIdent && (n.tok.Is("CURRENT_DATE") || n.tok.Is("CURRENT_TIMESTAMP")) && (i+1 >= len(nodes) || !nodes[i+1].group) {
+			// Athena's and DuckDB's niladic date functions.
+			v := "today()"
+			if n.tok.Is("CURRENT_TIMESTAMP") {
+				v = "now()"
+			}
+			ps = append(ps, piece{s: v})
+			i++
+			continue
+		}
 		if !n.group && n.tok.Kind == KindIdent && (n.tok.Is("TRUE") || n.tok.Is("FALSE")) {
 			v := "1"
 			if n.tok.Is("FALSE") {
@@ -570,9 +580,24 @@ func (c *chWriter) call(name Token, kids []chNode) (string, error) {
 			}
 			return f + "(" + args[1] + ")(" + args[0] + ")", nil
 		}
+	case "concat_ws":
+		// 18.16 has no concat_ws. NULL arguments become '' here (DuckDB
+		// skips them with their separator); Insights' @message, the one
+		// flowhunt writer, coalesces every field first.
+		if len(args) >= 2 {
+			parts := make([]string, 0, 2*len(args))
+			for k, a := range args[1:] {
+				if k > 0 {
+					parts = append(parts, args[0])
+				}
+				parts = append(parts, "ifNull("+a+", '')")
+			}
+			return "concat(" + strings.Join(parts, ", ") + ")", nil
+		}
 	case "split_part":
 		if len(args) == 3 {
-			return "splitByString(" + args[1] + ", " + args[0] + ")[" + args[2] + "]", nil
+			// 18.16 has no Nullable(Array): split the value, keep NULL.
+			return "if(isNull(" + args[0] + "), NULL, splitByString(" + args[1] + ", assumeNotNull(" + args[0] + "))[" + args[2] + "])", nil
 		}
 	case "contains":
 		if len(args) == 2 {
