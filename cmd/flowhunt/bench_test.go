@@ -106,9 +106,18 @@ func TestBenchHarness(t *testing.T) {
 	if !rep2.Datasets[0].GenCached || rep2.Datasets[0].Records != ds.Records {
 		t.Errorf("second run data set = %+v, want the cached one with %d records", rep2.Datasets[0], ds.Records)
 	}
-	rows := bench.Spread([]*bench.Report{rep, rep2})
-	if len(rows) != len(withAnchor) {
-		t.Errorf("Spread compared %d figures, want %d", len(rows), len(withAnchor))
+	var wall, cpu int
+	for _, r := range bench.Spread([]*bench.Report{rep, rep2}) {
+		if strings.HasSuffix(r.Key, "#cpu") {
+			cpu++
+		} else {
+			wall++
+		}
+	}
+	// Every anchored figure has a wall-clock ratio; ingest (2) and the seed
+	// queries (4) also a CPU-time one.
+	if wall != len(withAnchor) || cpu != 6 {
+		t.Errorf("Spread compared %d wall-clock and %d CPU ratios, want %d and 6", wall, cpu, len(withAnchor))
 	}
 	entries, _ := os.ReadDir(cache)
 	for _, e := range entries {
