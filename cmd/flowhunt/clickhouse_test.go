@@ -186,6 +186,10 @@ func TestVerbsOnClickHouse(t *testing.T) {
 	if diff := lineDiff(got, want); diff != "" {
 		t.Errorf("hunt, clickhouse (-) vs embedded (+):\n%s", diff)
 	}
+	// --since counts back from the newest record, read from the cluster.
+	if l := findingLines(t, runVerb(t, "hunt", "--store", u, "--data", chData, "--since", "6h", "--no-save", "--output", "jsonl")); len(l) == 0 {
+		t.Error("hunt --store --since 6h found nothing")
+	}
 	// Findings are kept in the data directory (status) and in the store.
 	listed := runVerb(t, "findings", "list", "--data", chData, "--output", "jsonl")
 	if l := findingLines(t, listed); len(l) != len(got) {

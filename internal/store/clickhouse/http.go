@@ -166,7 +166,8 @@ func (r *Rows) Next() bool {
 	return true
 }
 
-// Scan converts the current row into dest (*any, *string, *int64, *float64).
+// Scan converts the current row into dest (*any, *string, *int64, *float64,
+// or **int64, **float64, **string for NULL-able values).
 func (r *Rows) Scan(dest ...any) error {
 	if len(dest) != len(r.cur) {
 		return fmt.Errorf("cannot scan row: %d destinations for %d columns", len(dest), len(r.cur))
@@ -207,8 +208,53 @@ func (r *Rows) Scan(dest ...any) error {
 			default:
 				return fmt.Errorf("cannot scan column %s (%s) into float64", r.names[i], r.types[i])
 			}
+		case **int64, **float64, **string:
+			// NULL-able destinations (var v *int64; Scan(&v)), as
+			// database/sql scans them: nil for NULL, else the value.
+			if err := scanNullable(p, v); err != nil {
+				return fmt.Errorf("cannot scan column %s (%s): %w", r.names[i], r.types[i], err)
+			}
 		default:
 			return fmt.Errorf("cannot scan into %T", d)
+		}
+	}
+	return nil
+}
+
+// scanNullable stores v (nil, int64, float64 or another value) into a
+// **int64, **float64 or **string.
+func scanNullable(d any, v any) error {
+	switch p := d.(type) {
+	case **int64:
+		switch x := v.(type) {
+		case nil:
+			*p = nil
+		case int64:
+			*p = &x
+		case float64:
+			n := int64(x)
+			*p = &n
+		default:
+			return fmt.Errorf("%T is not an integer", v)
+		}
+	case **float64:
+		switch x := v.(type) {
+		case nil:
+			*p = nil
+		case int64:
+			f := float64(x)
+			*p = &f
+		case float64:
+			*p = &x
+		default:
+			return fmt.Errorf("%T is not a number", v)
+		}
+	case **string:
+		if v == nil {
+			*p = nil
+		} else {
+			s := fmt.Sprint(v)
+			*p = &s
 		}
 	}
 	return nil
