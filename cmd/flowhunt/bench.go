@@ -27,6 +27,7 @@ func runBench(ctx context.Context, args []string) error {
 	queryRuns := fs.Int("query-runs", 5, "runs of each seed query per engine at least; the median is kept")
 	queryTime := fs.Duration("query-time", 2*time.Second, "more query runs (up to 50) until each engine ran this long")
 	huntRuns := fs.Int("hunt-runs", 1, "hunts per size")
+	regenerate := fs.Bool("regenerate", false, "generate the data sets again (measures the generator) even when cached")
 	compare := fs.Bool("compare", false, "compare the ratios of report JSON files given as arguments instead of measuring")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -37,7 +38,7 @@ func runBench(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	cfg := harness.Config{Seed: *seed, IngestRounds: *rounds, QueryRuns: *queryRuns, QueryTime: *queryTime, HuntRuns: *huntRuns, Log: os.Stderr}
+	cfg := harness.Config{Seed: *seed, Regenerate: *regenerate, IngestRounds: *rounds, QueryRuns: *queryRuns, QueryTime: *queryTime, HuntRuns: *huntRuns, Log: os.Stderr}
 	for _, s := range strings.Split(*sizes, ",") {
 		if strings.TrimSpace(s) == "" {
 			continue

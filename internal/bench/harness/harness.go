@@ -35,6 +35,9 @@ type Config struct {
 	WorkDir    string   // scratch (data directories, DuckDB files); default a new directory in CacheDir, removed after
 	Sizes      []int64  // records per data set; default 1M and 10M
 	Seed       uint64   // simulator seed; default 1
+	// Regenerate makes the data sets again even when the cache holds them,
+	// so the generator's own figure is measured in this run.
+	Regenerate bool
 
 	IngestRounds int           // interleaved rounds of floor / flowhunt / read_csv per size; default 3
 	QueryRuns    int           // runs of each seed query per engine at least; default 5
