@@ -237,6 +237,23 @@ func (c *chWriter) seq(nodes []chNode) (string, error) {
 			if err != nil {
 				return "", err
 			}
+			// agg(x) FILTER (WHERE c) is aggIf(x, c) in ClickHouse.
+			if j+1 < len(nodes) && !nodes[j].group && nodes[j].tok.Kind == KindIdent && nodes[j].tok.Is("FILTER") &&
+				nodes[j+1].group && len(nodes[j+1].kids) > 0 && !nodes[j+1].kids[0].group && nodes[j+1].kids[0].tok.Is("WHERE") {
+				cond, err := c.seq(nodes[j+1].kids[1:])
+				if err != nil {
+					return "", err
+				}
+				if k := strings.IndexByte(s, '('); k > 0 && strings.HasSuffix(s, ")") && !strings.Contains(s[:k], " ") {
+					inner := s[k+1 : len(s)-1]
+					if inner == "" {
+						s = s[:k] + "If(" + cond + ")"
+					} else {
+						s = s[:k] + "If(" + inner + ", " + cond + ")"
+					}
+					j += 2
+				}
+			}
 			kw := ""
 			if j == i+1 && !n.group && n.tok.Kind == KindIdent {
 				kw = n.tok.Upper()

@@ -36,6 +36,8 @@ func TestToClickHouse(t *testing.T) {
 	// Functions 18.16 lacks or types it refuses.
 	f("SELECT concat_ws(' ', a, coalesce(b, '-')), split_part(srcaddr, '.', 2) FROM t WHERE date > current_date - INTERVAL '7' DAY", nil,
 		"SELECT concat(ifNull(a, ''), ' ', ifNull(coalesce(b, '-'), '')), if(isNull(srcaddr), NULL, splitByString('.', assumeNotNull(srcaddr))[2]) FROM t WHERE date > today() - INTERVAL '7' DAY")
+	f("SELECT count(*) FILTER (WHERE action = 'REJECT'), sum(bytes) FILTER (WHERE dstport = 22) FROM t", nil,
+		"SELECT countIf(action = 'REJECT'), sumIf(bytes, dstport = 22) FROM t")
 	// Insights' bin(): epoch-aligned buckets like DuckDB's time_bucket.
 	f("SELECT time_bucket(INTERVAL '5 minutes', ts_start), time_bucket(INTERVAL '1 month', ts_start) FROM t", nil,
 		"SELECT toDateTime(intDiv(toUInt32(ts_start), 300) * 300, 'UTC'), toDateTime(toStartOfMonth(ts_start), 'UTC') FROM t")
