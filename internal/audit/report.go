@@ -85,29 +85,15 @@ type Flow struct {
 //  3. The port heuristic, last: the lower port is the service (openers
 //     usually pick ephemeral ports above the service's). Load balancers and
 //     NAT pick from 1024-65535, so this guess alone misreads them.
-const observeSQL = `WITH w AS (
-  SELECT interface_id, srcaddr, dstaddr, protocol, action, flow_direction,
-    coalesce(srcport, 0) AS sp, coalesce(dstport, 0) AS dp, tcp_flags,
-    packets, bytes, start, "end"
-  FROM vpc_flow_logs
-  WHERE action IS NOT NULL AND interface_id IS NOT NULL AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL
-    AND start >= ? AND start < ?
-), listening AS (
-  SELECT DISTINCT srcaddr AS addr, sp AS port FROM w
-  WHERE protocol = 6 AND tcp_flags & 18 = 18
-), judged AS (
-  SELECT w.*, CASE
-      WHEN w.protocol = 6 AND w.tcp_flags & 18 = 18 THEN false
-      WHEN w.protocol = 6 AND w.tcp_flags & 2 = 2 THEN true
-      WHEN ld.port IS NOT NULL AND ls.port IS NULL THEN true
-      WHEN ls.port IS NOT NULL AND ld.port IS NULL THEN false
-      ELSE w.dp <= w.sp
-    END AS to_svc
-  FROM w
-  LEFT JOIN listening ld ON w.protocol = 6 AND ld.addr = w.dstaddr AND ld.port = w.dp
-  LEFT JOIN listening ls ON w.protocol = 6 AND ls.addr = w.srcaddr AND ls.port = w.sp
-)
-SELECT interface_id, srcaddr, dstaddr, protocol, action, to_svc,
+//
+// The SQL runs on DuckDB and on ClickHouse 18.16, which has no CTEs, one
+// JOIN per SELECT and no JOIN … ON over several columns of a subquery: the
+// two lookups of the listening set are nested LEFT JOINs … USING, each
+// listening subquery naming its columns after the side it matches (its
+// srcaddr as dstaddr for the destination lookup), and a matched row carries
+// a 1 that is NULL (or 0 without join_use_nulls) otherwise. DISTINCT keeps
+// the joins from multiplying records.
+const observeSQL = `SELECT interface_id, srcaddr, dstaddr, protocol, action, to_svc,
   CASE WHEN to_svc THEN dp ELSE sp END AS svc_port,
   min(CASE WHEN to_svc THEN sp ELSE dp END) AS eph_min,
   max(CASE WHEN to_svc THEN sp ELSE dp END) AS eph_max,
@@ -115,8 +101,41 @@ SELECT interface_id, srcaddr, dstaddr, protocol, action, to_svc,
   CAST(coalesce(sum(packets), 0) AS BIGINT) AS packets,
   CAST(coalesce(sum(bytes), 0) AS BIGINT) AS bytes,
   min(start) AS first_seen, max("end") AS last_seen,
-  coalesce(flow_direction, '') AS flow_direction
-FROM judged
+  coalesce(flow_direction, '') AS flow_dir
+FROM (
+  SELECT interface_id, srcaddr, dstaddr, protocol, action, flow_direction, sp, dp,
+    packets, bytes, start, "end", CASE
+      WHEN protocol = 6 AND tcp_flags & 18 = 18 THEN false
+      WHEN protocol = 6 AND tcp_flags & 2 = 2 THEN true
+      WHEN coalesce(dst_listens, 0) = 1 AND coalesce(src_listens, 0) = 0 THEN true
+      WHEN coalesce(src_listens, 0) = 1 AND coalesce(dst_listens, 0) = 0 THEN false
+      ELSE dp <= sp
+    END AS to_svc
+  FROM (
+    SELECT interface_id, srcaddr, dstaddr, protocol, action, flow_direction, sp, dp,
+      tcp_flags, packets, bytes, start, "end", dst_listens
+    FROM (
+      SELECT interface_id, srcaddr, dstaddr, protocol, action, flow_direction,
+        coalesce(srcport, 0) AS sp, coalesce(dstport, 0) AS dp, tcp_flags,
+        packets, bytes, start, "end"
+      FROM vpc_flow_logs
+      WHERE action IS NOT NULL AND interface_id IS NOT NULL AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL
+        AND start >= ? AND start < ?
+    ) AS w
+    LEFT JOIN (
+      SELECT DISTINCT protocol, srcaddr AS dstaddr, coalesce(srcport, 0) AS dp, 1 AS dst_listens
+      FROM vpc_flow_logs
+      WHERE protocol = 6 AND tcp_flags & 18 = 18 AND action IS NOT NULL AND interface_id IS NOT NULL
+        AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND start >= ? AND start < ?
+    ) AS ld USING (protocol, dstaddr, dp)
+  ) AS wd
+  LEFT JOIN (
+    SELECT DISTINCT protocol, srcaddr, coalesce(srcport, 0) AS sp, 1 AS src_listens
+    FROM vpc_flow_logs
+    WHERE protocol = 6 AND tcp_flags & 18 = 18 AND action IS NOT NULL AND interface_id IS NOT NULL
+        AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND start >= ? AND start < ?
+  ) AS ls USING (protocol, srcaddr, sp)
+) AS judged
 GROUP BY interface_id, srcaddr, dstaddr, protocol, action, to_svc, svc_port, flow_direction`
 
 // Observe reads the aggregated flows of the window from a store.
@@ -128,7 +147,7 @@ func Observe(ctx context.Context, q store.Querier, from, to time.Time) ([]Flow, 
 	if !to.IsZero() {
 		hi = to.Unix()
 	}
-	rows, err := q.Query(ctx, observeSQL, lo, hi)
+	rows, err := q.Query(ctx, observeSQL, lo, hi, lo, hi, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("cannot query observed flows: %w", err)
 	}
@@ -155,7 +174,12 @@ func Observe(ctx context.Context, q store.Querier, from, to time.Time) ([]Flow, 
 		}
 		f.Protocol = int(toInt(vals[3]))
 		f.Action, _ = vals[4].(string)
-		f.ToService, _ = vals[5].(bool)
+		switch v := vals[5].(type) { // a bool on DuckDB, UInt8 on ClickHouse
+		case bool:
+			f.ToService = v
+		default:
+			f.ToService = toInt(v) != 0
+		}
 		f.ServicePort = int(toInt(vals[6]))
 		f.EphemeralMin, f.EphemeralMax = int(toInt(vals[7])), int(toInt(vals[8]))
 		f.Records, f.Packets, f.Bytes = toInt(vals[9]), toInt(vals[10]), toInt(vals[11])

@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -27,6 +28,7 @@ func init() {
 		params: []Param{
 			p("min_hosts", 20.0, "distinct destination hosts on one port in the window"),
 			p("min_hosts_internet", 50.0, "distinct hosts for a sweep from the internet to rise above low (every public host is swept all day)"),
+			p("internet_share", 0.75, "share of the hosts the internet reaches on that port a sweep from the internet must cover to rise above low (background scanners reach a share that stays put as the network grows, so a fixed count alone is passed by them in a bigger network)"),
 			p("slow_after_seconds", 3600.0, "a sweep spread over more than this is reported as slow"),
 		},
 		sev: High,
@@ -72,7 +74,7 @@ GROUP BY srcaddr, dstaddr HAVING count(DISTINCT dstport) >= ?`
 		f.Title = fmt.Sprintf("%s: %s tried %d ports on %s", kind, src, ports, dst)
 		f.Severity = scanSeverity(env, src, r.Str(10))
 		if f.Severity == Medium && ports < env.Int("min_ports_internet") {
-			f.Severity = Low
+			f.Severity = Info // background scanning: every public host sees it all day
 		}
 		if f.Evidence["direction"] == "inbound" {
 			f.MITRE = append(f.MITRE, "T1595.001")
@@ -83,7 +85,10 @@ GROUP BY srcaddr, dstaddr HAVING count(DISTINCT dstport) >= ?`
 	if err != nil {
 		return nil, err
 	}
-	return out, markRecurring(ctx, env, "port_scan_vertical", "dstaddr", "dstport", out)
+	if err := markRecurring(ctx, env, "port_scan_vertical", "dstaddr", "dstport", out); err != nil {
+		return nil, err
+	}
+	return foldLow(out, false), nil
 }
 
 func runHorizontalScan(ctx context.Context, env *Env) ([]Finding, error) {
@@ -121,7 +126,7 @@ GROUP BY srcaddr, dstport, protocol HAVING count(DISTINCT dstaddr) >= ?`
 		f.Title = fmt.Sprintf("%s: %s probed port %d on %d hosts", kind, src, port, hosts)
 		f.Severity = scanSeverity(env, src, r.Str(8))
 		if f.Severity == Medium && hosts < env.Int("min_hosts_internet") {
-			f.Severity = Low
+			f.Severity = Info // background scanning: every public host sees it all day
 		}
 		out = append(out, f)
 		return nil
@@ -129,7 +134,48 @@ GROUP BY srcaddr, dstport, protocol HAVING count(DISTINCT dstaddr) >= ?`
 	if err != nil {
 		return nil, err
 	}
-	return out, markRecurring(ctx, env, "port_scan_horizontal", "dstport", "dstaddr", out)
+	// A sweep from the internet must also cover a share of the hosts the
+	// internet reaches on that port: read once, and only when one passed
+	// the fixed floor.
+	var exposed map[string]int64
+	for i := range out {
+		f := &out[i]
+		if f.Severity != Medium {
+			continue
+		}
+		if exposed == nil {
+			if exposed, err = internetExposure(ctx, env); err != nil {
+				return nil, err
+			}
+		}
+		n := exposed[f.Key]
+		f.Evidence["exposed_hosts"] = n
+		if need := env.Float("internet_share") * float64(n); float64(f.Evidence["distinct_hosts"].(int64)) < need {
+			f.Severity = Info
+			f.Evidence["background"] = fmt.Sprintf("reached %d of the %d hosts the internet reaches on this port (under %.0f%%): background scanning", f.Evidence["distinct_hosts"], n, 100*env.Float("internet_share"))
+		}
+	}
+	if err := markRecurring(ctx, env, "port_scan_horizontal", "dstport", "dstaddr", out); err != nil {
+		return nil, err
+	}
+	return foldLow(out, true), nil
+}
+
+// internetExposure counts, per port/protocol ("443/6"), the hosts that
+// sources on the internet tried to reach in the window: the population a
+// background scanner samples from. It grows with the network, and so does
+// the number of hosts any one background scanner reaches.
+func internetExposure(ctx context.Context, env *Env) (map[string]int64, error) {
+	from, to := env.window()
+	sql := `SELECT dstport, protocol, count(DISTINCT dstaddr) FROM vpc_flow_logs
+WHERE ` + scanFilter + ` AND direction = 'inbound'
+GROUP BY dstport, protocol`
+	out := map[string]int64{}
+	err := query(ctx, env.Q, "port_scan_horizontal", sql, []any{from, to}, func(r row) error {
+		out[fmt.Sprintf("%d/%d", r.Int(0), r.Int(1))] = r.Int(2)
+		return nil
+	})
+	return out, err
 }
 
 // scanSeverity: scans from inside (a compromised host) are high; scans from
@@ -186,11 +232,134 @@ HAVING count(DISTINCT ` + countCol + `) >= 5`
 		m := hours[f.Entity.Value+"|"+key]
 		for h := range m {
 			if m[h+23] || m[h+24] || m[h+25] {
-				f.Severity = Low
+				f.Severity = min(f.Severity, Low) // lowers, never raises background scanning
 				f.Evidence["recurring"] = "scans at the same time on several days (a scheduled scanner); allowlist it with a reason"
 				break
 			}
 		}
 	}
 	return nil
+}
+
+// maxFolded caps the counterparts and ports listed on a folded finding.
+const maxFolded = 50
+
+// foldLow turns the findings below medium of one source and severity into
+// one finding: a background scanner (info) or a scheduled one (low) touches
+// hosts (vertical) or ports (horizontal) in proportion to the size of the
+// network, and one finding per target would bury the medium and high ones.
+// Findings at medium or above are kept one per target. sweeps says the findings are horizontal
+// (one per port) rather than vertical (one per target host).
+func foldLow(fs []Finding, sweeps bool) []Finding {
+	groups := map[string][]int{}
+	var order []string
+	for i := range fs {
+		if fs[i].Severity >= Medium {
+			continue
+		}
+		k := fs[i].Severity.String() + "|" + fs[i].Entity.Value
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	drop := map[int]bool{}
+	var folded []Finding
+	for _, k := range order {
+		idx := groups[k]
+		if len(idx) < 2 {
+			continue
+		}
+		first := fs[idx[0]]
+		src := first.Entity.Value
+		g := Finding{
+			Entity:    first.Entity,
+			Key:       "folded-" + first.Severity.String(),
+			Severity:  first.Severity,
+			FirstSeen: first.FirstSeen, LastSeen: first.LastSeen,
+			Evidence: map[string]any{"folded_findings": int64(len(idx)), "direction": first.Evidence["direction"]},
+		}
+		var flows, failed, widest int64
+		hosts, ports := map[string]bool{}, map[int]bool{}
+		mitre := map[string]bool{}
+		for _, i := range idx {
+			f := &fs[i]
+			drop[i] = true
+			g.FirstSeen = minTime(g.FirstSeen, f.FirstSeen)
+			g.LastSeen = maxTime(g.LastSeen, f.LastSeen)
+			g.Score = max(g.Score, f.Score)
+			flows += toInt(f.Evidence["flows"])
+			failed += toInt(f.Evidence["failed_flows"])
+			for _, m := range f.MITRE {
+				mitre[m] = true
+			}
+			for _, c := range f.Counterparts {
+				hosts[c] = true
+			}
+			for _, p := range f.Ports {
+				ports[p] = true
+			}
+			for _, e := range []string{"recurring", "background"} {
+				if r, ok := f.Evidence[e]; ok {
+					g.Evidence[e] = r
+				}
+			}
+			if sweeps {
+				widest = max(widest, toInt(f.Evidence["distinct_hosts"]))
+			} else {
+				widest = max(widest, toInt(f.Evidence["distinct_ports"]))
+			}
+		}
+		for m := range mitre {
+			g.MITRE = append(g.MITRE, m)
+		}
+		sort.Strings(g.MITRE)
+		g.Evidence["flows"], g.Evidence["failed_flows"] = flows, failed
+		if sweeps {
+			for p := range ports {
+				g.Ports = append(g.Ports, p)
+			}
+			sort.Ints(g.Ports)
+			g.Evidence["distinct_ports"] = int64(len(g.Ports))
+			g.Evidence["max_hosts_on_one_port"] = widest
+			g.Title = fmt.Sprintf("port sweeps: %s probed %d ports, up to %d hosts on one", src, len(g.Ports), widest)
+			g.Ports = g.Ports[:min(len(g.Ports), maxFolded)]
+			g.SQL = evidenceSQL(g.FirstSeen, g.LastSeen, eq("srcaddr", src), "dstport IN "+portList(g.Ports))
+		} else {
+			for h := range hosts {
+				g.Counterparts = append(g.Counterparts, h)
+			}
+			sort.Strings(g.Counterparts)
+			g.Evidence["distinct_hosts"] = int64(len(g.Counterparts))
+			g.Evidence["max_ports_on_one_host"] = widest
+			g.Title = fmt.Sprintf("port scans: %s tried up to %d ports on each of %d hosts", src, widest, len(g.Counterparts))
+			g.Counterparts = g.Counterparts[:min(len(g.Counterparts), maxFolded)]
+			g.SQL = evidenceSQL(g.FirstSeen, g.LastSeen, eq("srcaddr", src))
+		}
+		folded = append(folded, g)
+	}
+	if len(drop) == 0 {
+		return fs
+	}
+	out := make([]Finding, 0, len(fs)-len(drop)+len(folded))
+	for i := range fs {
+		if !drop[i] {
+			out = append(out, fs[i])
+		}
+	}
+	return append(out, folded...)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
