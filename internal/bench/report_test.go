@@ -47,6 +47,22 @@ func TestFigurePass(t *testing.T) {
 	query := &Goal{On: "ratio", Op: AtMost, Limit: 1.2}
 	f(Figure{Key: "query 1.3x", Flowhunt: 1.3, Anchor: 1, Goal: query}, false, true)
 	f(Figure{Key: "query 0.9x", Flowhunt: 0.9, Anchor: 1, Goal: query}, true, true)
+	// A CPU goal judges the CPU-time ratio when there is one, else the wall ratio.
+	cpuGoal := &Goal{On: "ratio", Op: AtLeast, Limit: 3, CPU: true}
+	f(Figure{Key: "wall 4x, CPU 2x", Flowhunt: 4e6, Anchor: 1e6, CPU: 2e6, AnchorCPU: 1e6, Goal: cpuGoal}, false, true)
+	f(Figure{Key: "wall 2x, CPU 3.5x", Flowhunt: 2e6, Anchor: 1e6, CPU: 3.5e6, AnchorCPU: 1e6, Goal: cpuGoal}, true, true)
+	f(Figure{Key: "wall 3.5x, no CPU", Flowhunt: 3.5e6, Anchor: 1e6, Goal: cpuGoal}, true, true)
+	f(Figure{Key: "wall 2x, no CPU", Flowhunt: 2e6, Anchor: 1e6, Goal: cpuGoal}, false, true)
+}
+
+func TestMarkdownMarksCPUGoal(t *testing.T) {
+	r := &Report{}
+	r.Add(Figure{Key: "ingest_rate/1M", Name: "ingest 1M records", Unit: "rec/s", Flowhunt: 2e6, Anchor: 1e6,
+		CPU: 3.5e6, AnchorCPU: 1e6, Goal: &Goal{On: "ratio", Op: AtLeast, Limit: 3, Text: ">= 3x read_csv", CPU: true}})
+	want := "| 2.00x (CPU 3.50x) | >= 3x read_csv | pass (CPU) |"
+	if md := r.Markdown(); !strings.Contains(md, want) {
+		t.Errorf("Markdown lacks %q:\n%s", want, md)
+	}
 }
 
 func sampleReport(ingestRatio float64) *Report {

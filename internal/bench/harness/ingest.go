@@ -230,3 +230,10 @@ func readCSV(ctx context.Context, dbPath string, set objectSet) (*sql.DB, int64,
 // sqlString quotes s as a SQL string literal. The harness builds SQL only
 // from its own file names and the field registry, never from user input.
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// zcat decompresses every object with gzip -dc in one process, output to
+// /dev/null: the decompression floor a shell user would reach for, single
+// threaded (the parallel klauspost floor is the stricter one).
+func zcat(ctx context.Context, paths []string) (childResult, error) {
+	return runTool(ctx, "gzip", append([]string{"-dc", "--"}, paths...)...)
+}
