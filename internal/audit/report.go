@@ -511,8 +511,10 @@ func Audit(inv *enrich.Inventory, flows []Flow, cfg Config) (*Report, error) {
 			}
 			r.Records += f.Records
 			r.remotes[c.Remote] = struct{}{}
-			if t := time.Unix(f.First, 0).UTC(); t.Before(r.FirstSeen) {
-				r.FirstSeen = t
+			// The sample is the earliest remote (the lowest address on a
+			// tie), so the report does not depend on the store's row order.
+			if t := time.Unix(f.First, 0).UTC(); t.Before(r.FirstSeen) || t.Equal(r.FirstSeen) && c.Remote.String() < r.Sample {
+				r.FirstSeen, r.Sample = t, c.Remote.String()
 			}
 			if t := time.Unix(f.Last, 0).UTC(); t.After(r.LastSeen) {
 				r.LastSeen = t

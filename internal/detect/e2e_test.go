@@ -76,12 +76,25 @@ func TestHuntFindsSimulatedAttacks(t *testing.T) {
 		}
 		seed = n
 	}
+	// FLOWHUNT_E2E_RECORDS=10000000 runs the same scoring at about that many
+	// records (scale 1 gives about 1.05 M): thresholds that do not follow the
+	// size of the network show up as findings that match no attack.
+	scale := 1.0
+	if s := os.Getenv("FLOWHUNT_E2E_RECORDS"); s != "" {
+		n, err := strconv.ParseFloat(s, 64)
+		if err != nil || n < 1e4 {
+			t.Fatalf("FLOWHUNT_E2E_RECORDS=%q: want a number of records >= 10000", s)
+		}
+		scale = float64(int(n/1.05e5+0.5)) / 10
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	gen := filepath.Join(dir, "gen")
-	if _, err := simulate.Generate(ctx, simulate.Config{Seed: seed}, gen); err != nil {
+	sum, err := simulate.Generate(ctx, simulate.Config{Seed: seed, Scale: scale, NoFormats: true}, gen)
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("seed %d, scale %g: %d records", seed, scale, sum.Records)
 	truth, err := simulate.LoadTruth(filepath.Join(gen, "truth.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +136,12 @@ func TestHuntFindsSimulatedAttacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("hunt: %d findings in %s", len(found), time.Since(t0).Round(time.Millisecond))
+	bySev := map[detect.Severity]int{}
+	for i := range found {
+		bySev[found[i].Severity]++
+	}
+	t.Logf("findings by severity: critical %d, high %d, medium %d, low %d, info %d",
+		bySev[detect.Critical], bySev[detect.High], bySev[detect.Medium], bySev[detect.Low], bySev[detect.Info])
 
 	var reported []*detect.Finding
 	for i := range found {
