@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowhunt/flowhunt/internal/bench"
 	"github.com/flowhunt/flowhunt/internal/bench/harness"
+	"github.com/flowhunt/flowhunt/internal/store/clickhouse"
 )
 
 func init() {
@@ -17,7 +18,7 @@ func init() {
 }
 
 func runBench(ctx context.Context, args []string) error {
-	fs := newFlags("bench", "[--sizes 1M,10M] [--huge] [--out artifacts/bench] | --compare A.json B.json …")
+	fs := newFlags("bench", "[--sizes 1M,10M] [--huge] [--clickhouse URL] [--out artifacts/bench] | --compare A.json B.json …")
 	sizes := fs.String("sizes", "1M,10M", "data set sizes in records (comma-separated: 250k, 1M, 10M, 100M)")
 	huge := fs.Bool("huge", false, "add the 100M-record data set")
 	seed := fs.Uint64("seed", 1, "simulator seed of the data sets")
@@ -28,6 +29,7 @@ func runBench(ctx context.Context, args []string) error {
 	queryTime := fs.Duration("query-time", 2*time.Second, "more query runs (up to 50) until each engine ran this long")
 	huntRuns := fs.Int("hunt-runs", 1, "hunts per size")
 	regenerate := fs.Bool("regenerate", false, "generate the data sets again (measures the generator) even when cached")
+	chURL := fs.String("clickhouse", "", "also measure a ClickHouse store: clickhouse://host:port,…/db?cluster=NAME (default $FLOWHUNT_STORE when it is one); data goes to databases <db>_bench_<size>")
 	compare := fs.Bool("compare", false, "compare the ratios of report JSON files given as arguments instead of measuring")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -38,7 +40,11 @@ func runBench(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	cfg := harness.Config{Seed: *seed, Regenerate: *regenerate, IngestRounds: *rounds, QueryRuns: *queryRuns, QueryTime: *queryTime, HuntRuns: *huntRuns, Log: os.Stderr}
+	cfg := harness.Config{Seed: *seed, Regenerate: *regenerate, IngestRounds: *rounds, QueryRuns: *queryRuns, QueryTime: *queryTime, HuntRuns: *huntRuns, Log: os.Stderr,
+		ClickHouse: *chURL}
+	if cfg.ClickHouse == "" && clickhouse.IsURL(os.Getenv("FLOWHUNT_STORE")) {
+		cfg.ClickHouse = os.Getenv("FLOWHUNT_STORE")
+	}
 	for _, s := range strings.Split(*sizes, ",") {
 		if strings.TrimSpace(s) == "" {
 			continue

@@ -4,6 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,5 +130,60 @@ func TestBenchHarness(t *testing.T) {
 		if strings.HasPrefix(e.Name(), "work-") || strings.HasSuffix(e.Name(), ".tmp") {
 			t.Errorf("scratch left in the cache: %s", filepath.Join(cache, e.Name()))
 		}
+	}
+}
+
+// TestBenchHarnessClickHouse runs the harness with a cluster: the ingest
+// and every seed query must be measured there beside the embedded store,
+// with the servers' CPU counted when they run on this machine, and the
+// bench database must be gone afterwards.
+func TestBenchHarnessClickHouse(t *testing.T) {
+	if os.Getenv("FLOWHUNT_BENCH_CHILD") == "1" {
+		return
+	}
+	u := clickhouseStore(t)
+	cfg := harness.Config{
+		Binary:        os.Args[0],
+		BinaryArgs:    []string{"-test.run=^TestBenchChild$", "--"},
+		ChildEnv:      []string{"FLOWHUNT_BENCH_CHILD=1"},
+		CacheDir:      t.TempDir(),
+		Sizes:         []int64{100_000},
+		IngestRounds:  1,
+		QueryRuns:     1,
+		QueryTime:     time.Millisecond,
+		DecoderSample: 1 << 20,
+		DecoderCPU:    10 * time.Millisecond,
+		ClickHouse:    u,
+	}
+	rep, err := harness.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"ch_ingest_rate/100k", "ch_query_q1/100k", "ch_query_q2/100k", "ch_query_q3/100k", "ch_query_q4/100k"} {
+		f := rep.Figure(k)
+		if f == nil {
+			t.Errorf("report lacks figure %s", k)
+			continue
+		}
+		if f.Flowhunt <= 0 || f.Anchor <= 0 || f.AnchorName != "embedded store" {
+			t.Errorf("%s: ClickHouse %v, anchor %v (%q): not measured", k, f.Flowhunt, f.Anchor, f.AnchorName)
+		}
+	}
+	if strings.Contains(u, "127.0.0.1") {
+		if f := rep.Figure("ch_ingest_rate/100k"); f != nil && (f.CPU <= 0 || !strings.Contains(f.Note, "local servers")) {
+			t.Errorf("local cluster: ingest CPU %v, note %q; want the servers' CPU counted", f.CPU, f.Note)
+		}
+	}
+	pu, _ := url.Parse(u)
+	db := strings.Trim(pu.Path, "/") + "_bench_100k"
+	host := strings.Split(pu.Host, ",")[0]
+	resp, err := http.Post("http://"+host+"/", "text/plain", strings.NewReader("SELECT count() FROM system.databases WHERE name = '"+db+"'"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if strings.TrimSpace(string(b)) != "0" {
+		t.Errorf("bench database %s left on the cluster (count %q)", db, b)
 	}
 }

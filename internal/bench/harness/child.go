@@ -32,7 +32,15 @@ type childResult struct {
 // given, else into the result.
 func (h *harness) runChild(ctx context.Context, out io.Writer, args ...string) (childResult, error) {
 	cmd := exec.CommandContext(ctx, h.cfg.Binary, append(append([]string(nil), h.cfg.BinaryArgs...), args...)...)
-	cmd.Env = append(os.Environ(), h.cfg.ChildEnv...)
+	// The children work on the store their flags name: a FLOWHUNT_STORE of
+	// the user's environment would send the embedded ingest to a cluster.
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FLOWHUNT_STORE=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, h.cfg.ChildEnv...)
 	var stdout, stderr bytes.Buffer
 	if out != nil {
 		cmd.Stdout = out

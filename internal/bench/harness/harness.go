@@ -44,6 +44,13 @@ type Config struct {
 	QueryTime    time.Duration // and more runs (up to 50) until each engine ran this long; default 2s
 	HuntRuns     int           // hunts per size; default 1
 
+	// ClickHouse, a store URL (clickhouse://host:port,…/db?cluster=NAME),
+	// adds the cluster: each data set is ingested into a database of its
+	// own there (<db>_bench_<size>, dropped before and after; the URL's
+	// database itself is not touched) and the seed queries run on it interleaved
+	// with the embedded store. Empty: the cluster is not measured.
+	ClickHouse string
+
 	DecoderSample int64         // bytes of text decoded per pass; default 64 MiB
 	DecoderCPU    time.Duration // CPU time spent decoding at least; default 2s
 
@@ -149,7 +156,9 @@ func Run(ctx context.Context, cfg Config) (*bench.Report, error) {
 	}
 	h.rep.Host.LoadEnd = loadAvg()
 	h.rep.Seconds = time.Since(h.t0).Seconds()
-	h.rep.Notes = append(h.rep.Notes, "ClickHouse: not measured by this harness yet.")
+	if cfg.ClickHouse == "" {
+		h.rep.Notes = append(h.rep.Notes, "ClickHouse: not measured in this run (flowhunt bench --clickhouse URL, or FLOWHUNT_STORE).")
+	}
 	return h.rep, nil
 }
 
@@ -297,11 +306,17 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 		h.rep.Add(f)
 		h.logf("%s q%d: flowhunt %.3fs, native %.3fs (%d rows)", ds.Name, i+1, f.Flowhunt, f.Anchor, qt.Rows)
 	}
-	rd.Close()
 	if native != nil {
 		native.Close()
 		native = nil
 	}
+	if h.cfg.ClickHouse != "" {
+		if err := h.measureClickHouse(ctx, ds, rd, bench.Median(fhRate), fhCPURate); err != nil {
+			rd.Close()
+			return nil, fmt.Errorf("cannot measure the ClickHouse store: %w", err)
+		}
+	}
+	rd.Close()
 
 	// The full hunt, as a child for its peak RSS.
 	var huntS, huntCPU []float64

@@ -65,12 +65,79 @@ type queryTimes struct {
 	Rows                   int64
 }
 
+// engine is one side of an interleaved query comparison.
+type engine struct {
+	name   string
+	run    func() (int64, error) // runs the query, returns the rows read
+	server serverCPU             // local server processes whose CPU time counts too
+}
+
+// engineTimes is what interleave measured of one engine.
+type engineTimes struct {
+	Wall, CPU []float64 // seconds per run; CPU: this process, plus the servers' when ServerOK
+	Rows      int64
+	ServerOK  bool
+}
+
+// interleave runs the engines' queries in turn, the first of each round
+// rotating: at least runs times each, and more (up to maxQueryRuns) until
+// each engine has run for minTime, so that the median of a query of a few
+// milliseconds rests on enough samples to stay put on a busy machine. Every
+// run of every engine must return the same number of rows.
+func interleave(ctx context.Context, engines []engine, runs int, minTime time.Duration) ([]engineTimes, error) {
+	out := make([]engineTimes, len(engines))
+	spent := make([]float64, len(engines))
+	for i := range out {
+		out[i].Rows = -1
+		out[i].ServerOK = true
+	}
+	least := func() float64 {
+		m := spent[0]
+		for _, s := range spent[1:] {
+			m = min(m, s)
+		}
+		return m
+	}
+	for i := 0; i < maxQueryRuns && (i < runs || least() < minTime.Seconds()); i++ {
+		for k := range engines {
+			who := (i + k) % len(engines)
+			e, et := &engines[who], &out[who]
+			s0, sok0 := e.server.cpu()
+			t0, c0 := time.Now(), cpuTime()
+			n, err := e.run()
+			d, cpu := time.Since(t0).Seconds(), (cpuTime() - c0).Seconds()
+			s1, sok1 := e.server.cpu()
+			if err != nil {
+				return nil, fmt.Errorf("cannot run seed query on %s: %w", e.name, err)
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if et.Rows >= 0 && et.Rows != n {
+				return nil, fmt.Errorf("cannot trust seed query: %s returned %d rows, then %d", e.name, et.Rows, n)
+			}
+			et.Rows = n
+			if sok0 && sok1 {
+				cpu += (s1 - s0).Seconds()
+			} else {
+				et.ServerOK = false
+			}
+			spent[who] += d
+			et.Wall = append(et.Wall, d)
+			et.CPU = append(et.CPU, cpu)
+		}
+	}
+	for i := range out[1:] {
+		if out[i+1].Rows != out[0].Rows {
+			return nil, fmt.Errorf("cannot trust seed query: %s returned %d rows, %s %d", engines[0].name, out[0].Rows, engines[i+1].name, out[i+1].Rows)
+		}
+	}
+	return out, nil
+}
+
 // seedQuery times one seed query: flowhunt (query.Translate, then the
 // sandboxed Reader over the store's Parquet segments) and the anchor (the
-// translated SQL on the native table), interleaved, the first of each pair
-// alternating: at least runs times each, and more (up to maxQueryRuns)
-// until each engine has run for minTime, so that the median of a query of
-// a few milliseconds rests on enough samples to stay put on a busy machine.
+// translated SQL on the native table), interleaved.
 func seedQuery(ctx context.Context, fh, native store.Querier, seed string, runs int, minTime time.Duration) (queryTimes, error) {
 	var qt queryTimes
 	tr, err := query.Translate(seed, query.DialectDuckDB)
@@ -85,38 +152,12 @@ func seedQuery(ctx context.Context, fh, native store.Querier, seed string, runs 
 		return runQuery(ctx, fh, t)
 	}
 	anchor := func() (int64, error) { return runQuery(ctx, native, tr) }
-	rows := [2]int64{-1, -1} // flowhunt, native
-	var spent [2]float64
-	for i := 0; i < maxQueryRuns && (i < runs || min(spent[0], spent[1]) < minTime.Seconds()); i++ {
-		for k := 0; k < 2; k++ {
-			who := (i + k) % 2 // alternate which engine goes first
-			f, name := flowhunt, "flowhunt"
-			if who == 1 {
-				f, name = anchor, "the native table"
-			}
-			t0, c0 := time.Now(), cpuTime()
-			n, err := f()
-			d, cpu := time.Since(t0).Seconds(), (cpuTime() - c0).Seconds()
-			if err != nil {
-				return qt, fmt.Errorf("cannot run seed query on %s: %w", name, err)
-			}
-			if rows[who] >= 0 && rows[who] != n {
-				return qt, fmt.Errorf("cannot trust seed query: %s returned %d rows, then %d", name, rows[who], n)
-			}
-			rows[who] = n
-			spent[who] += d
-			if who == 0 {
-				qt.Flowhunt = append(qt.Flowhunt, d)
-				qt.FlowhuntCPU = append(qt.FlowhuntCPU, cpu)
-			} else {
-				qt.Native = append(qt.Native, d)
-				qt.NativeCPU = append(qt.NativeCPU, cpu)
-			}
-		}
+	et, err := interleave(ctx, []engine{{name: "flowhunt", run: flowhunt}, {name: "the native table", run: anchor}}, runs, minTime)
+	if err != nil {
+		return qt, err
 	}
-	if rows[0] != rows[1] {
-		return qt, fmt.Errorf("cannot trust seed query: flowhunt returned %d rows, the native table %d", rows[0], rows[1])
-	}
-	qt.Rows = rows[0]
+	qt.Flowhunt, qt.FlowhuntCPU = et[0].Wall, et[0].CPU
+	qt.Native, qt.NativeCPU = et[1].Wall, et[1].CPU
+	qt.Rows = et[0].Rows
 	return qt, nil
 }
