@@ -92,43 +92,57 @@ func measureDecoder(ctx context.Context, paths []string, sampleBytes int64, minC
 	if rejects > 0 {
 		return res, fmt.Errorf("cannot decode sample: %d lines rejected", rejects)
 	}
-	runtime.GC()
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	c0 := cpuTime()
-	var recs int64
-	for res.Passes < 2 || cpuTime()-c0 < minCPU {
-		n, err := pass()
-		if err != nil {
-			return res, fmt.Errorf("cannot decode sample: %w", err)
-		}
-		recs += n
-		res.Passes++
-	}
-	cpu := cpuTime() - c0
-	runtime.ReadMemStats(&m1)
-	res.Records = recs / int64(res.Passes)
-	res.DecodeMBps = float64(res.TextBytes) * float64(res.Passes) / 1e6 / cpu.Seconds()
-	res.AllocsPerRecord = float64(m1.Mallocs-m0.Mallocs) / float64(recs)
-	res.BytesPerRecord = float64(m1.TotalAlloc-m0.TotalAlloc) / float64(recs)
-
-	// The same objects through gunzip alone.
-	c0 = cpuTime()
-	var out int64
-	passes := 0
-	for passes < 2 || cpuTime()-c0 < minCPU/2 {
+	// Decode and gunzip passes alternate (ABAB…), each side's CPU time
+	// summed on its own, so a phase of heavy load elsewhere on the machine
+	// (which slows a CPU second too: shared caches, frequency) falls on
+	// both sides alike and their ratio holds still.
+	gunzipPass := func() (int64, error) {
+		var out int64
 		for _, c := range comps {
 			if err := zr.Reset(bytes.NewReader(c)); err != nil {
-				return res, err
+				return out, err
 			}
 			n, err := io.Copy(io.Discard, zr)
 			if err != nil {
-				return res, err
+				return out, err
 			}
 			out += n
 		}
-		passes++
+		return out, nil
 	}
-	res.GunzipMBps = float64(out) / 1e6 / (cpuTime() - c0).Seconds()
+	if _, err := gunzipPass(); err != nil {
+		return res, fmt.Errorf("cannot decompress sample: %w", err)
+	}
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	var decCPU, gzCPU time.Duration
+	var recs, gzOut int64
+	var mallocs, allocBytes uint64
+	for res.Passes < 2 || decCPU < minCPU {
+		runtime.ReadMemStats(&m0)
+		c0 := cpuTime()
+		n, err := pass()
+		decCPU += cpuTime() - c0
+		runtime.ReadMemStats(&m1)
+		if err != nil {
+			return res, fmt.Errorf("cannot decode sample: %w", err)
+		}
+		mallocs += m1.Mallocs - m0.Mallocs
+		allocBytes += m1.TotalAlloc - m0.TotalAlloc
+		recs += n
+		res.Passes++
+		c0 = cpuTime()
+		out, err := gunzipPass()
+		gzCPU += cpuTime() - c0
+		if err != nil {
+			return res, fmt.Errorf("cannot decompress sample: %w", err)
+		}
+		gzOut += out
+	}
+	res.Records = recs / int64(res.Passes)
+	res.DecodeMBps = float64(res.TextBytes) * float64(res.Passes) / 1e6 / decCPU.Seconds()
+	res.AllocsPerRecord = float64(mallocs) / float64(recs)
+	res.BytesPerRecord = float64(allocBytes) / float64(recs)
+	res.GunzipMBps = float64(gzOut) / 1e6 / gzCPU.Seconds()
 	return res, nil
 }
