@@ -301,6 +301,9 @@ type SpreadRow struct {
 	// Spread is the largest distance of a run's ratio from the median,
 	// relative to the median: 0.08 means every run is within ±8 %.
 	Spread float64 `json:"spread"`
+	// Judged: this is the ratio the figure's goal passes or fails on (in
+	// the first report).
+	Judged bool `json:"judged,omitempty"`
 }
 
 // Spread compares the ratios of the figures that have an anchor in every
@@ -314,6 +317,10 @@ func Spread(reps []*Report) []SpreadRow {
 	for _, f := range reps[0].Figures {
 		for _, cpu := range []bool{false, true} {
 			row := SpreadRow{Key: f.Key, Name: f.Name}
+			if f.Goal != nil && f.Goal.On == "ratio" {
+				_, judgedCPU := f.Judged()
+				row.Judged = judgedCPU == cpu
+			}
 			if cpu {
 				row.Key += "#cpu"
 				row.Name += " (CPU time)"
@@ -349,7 +356,7 @@ func Spread(reps []*Report) []SpreadRow {
 // (0.10 for ±10 %).
 func SpreadMarkdown(rows []SpreadRow, limit float64) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| figure | ratios | median | spread | goal ±%.0f%% |\n|---|---|--:|--:|---|\n", limit*100)
+	fmt.Fprintf(&b, "| figure | ratios | median | spread | goal ±%.0f%% | pass/fail on it |\n|---|---|--:|--:|---|---|\n", limit*100)
 	for _, r := range rows {
 		rs := make([]string, len(r.Ratios))
 		for i, x := range r.Ratios {
@@ -359,7 +366,11 @@ func SpreadMarkdown(rows []SpreadRow, limit float64) string {
 		if r.Spread > limit {
 			pass = "FAIL"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.2fx | ±%.1f%% | %s |\n", r.Name, strings.Join(rs, " / "), r.Median, r.Spread*100, pass)
+		judged := ""
+		if r.Judged {
+			judged = "yes"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.2fx | ±%.1f%% | %s | %s |\n", r.Name, strings.Join(rs, " / "), r.Median, r.Spread*100, pass, judged)
 	}
 	return b.String()
 }

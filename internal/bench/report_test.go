@@ -135,8 +135,17 @@ func TestSpread(t *testing.T) {
 		t.Errorf("median %.3f spread %.3f, want 3.000 and 0.100", r.Median, r.Spread)
 	}
 	md := SpreadMarkdown(rows, 0.10)
-	if !strings.Contains(md, "| ingest 1M records | 3.00 / 3.30 / 2.70 | 3.00x | ±10.0% | pass |") {
+	if !strings.Contains(md, "| ingest 1M records | 3.00 / 3.30 / 2.70 | 3.00x | ±10.0% | pass | yes |") {
 		t.Errorf("SpreadMarkdown:\n%s", md)
+	}
+	if !rows[0].Judged || rows[1].Judged {
+		t.Errorf("a goal without CPU is judged on the wall ratio: judged %v (wall), %v (CPU)", rows[0].Judged, rows[1].Judged)
+	}
+	for _, r := range []*Report{a, b, c} {
+		r.Figures[0].Goal.CPU = true
+	}
+	if rows := Spread([]*Report{a, b, c}); rows[0].Judged || !rows[1].Judged {
+		t.Errorf("a CPU goal is judged on the CPU ratio: judged %v (wall), %v (CPU)", rows[0].Judged, rows[1].Judged)
 	}
 	rows = Spread([]*Report{a, sampleReport(4)})
 	if md := SpreadMarkdown(rows, 0.10); !strings.Contains(md, "FAIL") {
