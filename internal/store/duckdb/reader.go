@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" database/sql driver
@@ -31,7 +32,17 @@ type Reader struct {
 	db  *sql.DB
 	m   *Manifest
 	dir string
+
+	// admitted holds query texts checkReadOnly already let through. The
+	// connection's settings are locked, so a text's verdict cannot change;
+	// remembering it spares repeated queries (dashboards, benchmarks, the
+	// console's polling) DuckDB's parse round trip, a few hundred µs.
+	mu       sync.Mutex
+	admitted map[string]bool
 }
+
+// maxAdmitted bounds Reader.admitted; past it the cache starts afresh.
+const maxAdmitted = 512
 
 // ErrReadOnly is returned for statements other than queries.
 var ErrReadOnly = errors.New("only read-only queries (SELECT, WITH, DESCRIBE, SHOW) are allowed")
@@ -218,6 +229,25 @@ func (r *Reader) Query(ctx context.Context, query string, args ...any) (store.Ro
 // serialise as a SELECT (json_serialize_sql refuses every other statement
 // type), or a DESCRIBE / SHOW of one.
 func (r *Reader) checkReadOnly(ctx context.Context, query string) error {
+	r.mu.Lock()
+	ok := r.admitted[query]
+	r.mu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := r.parseReadOnly(ctx, query); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if r.admitted == nil || len(r.admitted) >= maxAdmitted {
+		r.admitted = map[string]bool{}
+	}
+	r.admitted[query] = true
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *Reader) parseReadOnly(ctx context.Context, query string) error {
 	q := strings.TrimSpace(query)
 	q = strings.TrimSpace(strings.TrimSuffix(q, ";"))
 	word := strings.ToUpper(firstWord(q))

@@ -275,17 +275,22 @@ func TestReaderIsSandboxed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if got := readerInt(t, r, "SELECT twice(count(*)) FROM vpc_flow_logs"); got != 20 {
-		t.Errorf("setup macro: got %d, want 20", got)
+	// Twice: the second run takes the admitted-query cache.
+	for i := 0; i < 2; i++ {
+		if got := readerInt(t, r, "SELECT twice(count(*)) FROM vpc_flow_logs"); got != 20 {
+			t.Errorf("setup macro, run %d: got %d, want 20", i+1, got)
+		}
 	}
-	for _, q := range []string{
+	refused := []string{
 		"SELECT * FROM read_csv('/etc/passwd')",
 		"COPY (SELECT 1) TO '" + filepath.Join(data, "x.csv") + "'",
 		"SET enable_external_access=true",
 		"CREATE TABLE t AS SELECT 1",
 		"SELECT 1; DROP VIEW vpc_flow_logs",
 		"ATTACH '" + filepath.Join(data, "x.db") + "'",
-	} {
+	}
+	// Each refused query twice: a refusal is never remembered as admitted.
+	for _, q := range append(refused, refused...) {
 		rows, err := r.Query(ctx, q)
 		if err == nil {
 			rows.Close()
