@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,8 +28,9 @@ var seedQueries = []string{
 
 // TestSeedSpeed compares the seed queries run by flowhunt (translation,
 // sandboxed Reader over the store's files, row scan) with the same SQL run
-// by DuckDB on a native in-memory table of the same rows, and times a
-// one-day --since style query. It needs an ingested data directory:
+// by DuckDB on a native in-memory table of the same rows (default settings),
+// interleaved, FLOWHUNT_BENCH_RUNS rounds (default 5), and times a one-day
+// --since style query. It needs an ingested data directory:
 //
 //	flowhunt generate --out /tmp/gen --scale 6.7 --no-formats
 //	flowhunt ingest --data /tmp/fh10m /tmp/gen/s3
@@ -76,6 +79,9 @@ func TestSeedSpeed(t *testing.T) {
 	t.Logf("native table: %d rows from %d files in %s", n, len(files), time.Since(load).Round(time.Millisecond))
 
 	lim := query.Limits{Timeout: 10 * time.Minute, MaxRows: -1}
+	if v, err := strconv.Atoi(os.Getenv("FLOWHUNT_BENCH_RUNS")); err == nil && v > 0 {
+		runs = v
+	}
 	median := func(f func() (int, error)) (time.Duration, int) {
 		var ds []time.Duration
 		rows := 0
@@ -88,30 +94,51 @@ func TestSeedSpeed(t *testing.T) {
 			ds = append(ds, time.Since(start))
 			rows = r
 		}
-		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-		return ds[len(ds)/2], rows
+		return medianOf(ds), rows
 	}
-	t.Logf("%-4s %10s %10s %7s %10s", "q", "flowhunt", "native", "ratio", "rows")
+	// The two engines run in turn, the first of each round alternating, so
+	// both meet the same phases of the shared machine's load; CPU is this
+	// process's (DuckDB's threads included).
+	t.Logf("%-4s %10s %10s %7s %10s %10s %7s %10s", "q", "flowhunt", "native", "ratio", "cpu fh", "cpu nat", "ratio", "rows")
 	for i, q := range seedQueries {
-		fh, rowsFH := median(func() (int, error) {
-			res, err := query.Run(ctx, rd, q, lim)
-			if err != nil {
-				return 0, err
-			}
-			return len(res.Rows), nil
-		})
 		tr, _ := query.Translate(q, query.DialectDuckDB)
-		nat, rowsNat := median(func() (int, error) {
-			res, err := query.Run(ctx, querier{native}, tr, lim)
-			if err != nil {
-				return 0, err
-			}
-			return len(res.Rows), nil
-		})
-		if rowsFH != rowsNat {
-			t.Errorf("q%d: flowhunt returned %d rows, native %d", i+1, rowsFH, rowsNat)
+		engines := []func() (int, error){
+			func() (int, error) {
+				res, err := query.Run(ctx, rd, q, lim)
+				if err != nil {
+					return 0, err
+				}
+				return len(res.Rows), nil
+			},
+			func() (int, error) {
+				res, err := query.Run(ctx, querier{native}, tr, lim)
+				if err != nil {
+					return 0, err
+				}
+				return len(res.Rows), nil
+			},
 		}
-		t.Logf("q%-3d %10s %10s %6.2fx %10d", i+1, fh.Round(time.Millisecond), nat.Round(time.Millisecond), float64(fh)/float64(nat), rowsFH)
+		var wall, cpu [2][]time.Duration
+		var rows [2]int
+		for r := 0; r < runs; r++ {
+			for k := range engines {
+				e := (r + k) % 2
+				c0, t0 := processCPU(), time.Now()
+				n, err := engines[e]()
+				if err != nil {
+					t.Fatal(err)
+				}
+				wall[e] = append(wall[e], time.Since(t0))
+				cpu[e] = append(cpu[e], processCPU()-c0)
+				rows[e] = n
+			}
+		}
+		if rows[0] != rows[1] {
+			t.Errorf("q%d: flowhunt returned %d rows, native %d", i+1, rows[0], rows[1])
+		}
+		fw, nw, fc, nc := medianOf(wall[0]), medianOf(wall[1]), medianOf(cpu[0]), medianOf(cpu[1])
+		t.Logf("q%-3d %10s %10s %6.2fx %10s %10s %6.2fx %10d", i+1, fw.Round(time.Millisecond), nw.Round(time.Millisecond), float64(fw)/float64(nw),
+			fc.Round(time.Millisecond), nc.Round(time.Millisecond), float64(fc)/float64(nc), rows[0])
 	}
 
 	// A one-day query: the Reader opened for that day reads only its files.
@@ -150,4 +177,19 @@ func TestSeedSpeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("one day (%s): q4 %s (%d rows) vs all days %s; rows seen %v", day, one.Round(time.Millisecond), rows, all.Round(time.Millisecond), res.Rows[0])
+}
+
+func medianOf(ds []time.Duration) time.Duration {
+	ds = append([]time.Duration(nil), ds...)
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[len(ds)/2]
+}
+
+// processCPU is the user and system time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
