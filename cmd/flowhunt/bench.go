@@ -27,7 +27,7 @@ func runBench(ctx context.Context, args []string) error {
 	rounds := fs.Int("ingest-rounds", 3, "interleaved ingest rounds (floor, flowhunt, read_csv) per size; the median is kept")
 	queryRuns := fs.Int("query-runs", 5, "runs of each seed query per engine at least; the median is kept")
 	queryTime := fs.Duration("query-time", 2*time.Second, "more query runs (up to 50) until each engine ran this long")
-	huntRuns := fs.Int("hunt-runs", 1, "hunts per size")
+	huntRuns := fs.Int("hunt-runs", 3, "hunts per size; the median is kept")
 	regenerate := fs.Bool("regenerate", false, "generate the data sets again (measures the generator) even when cached")
 	chURL := fs.String("clickhouse", "", "also measure a ClickHouse store: clickhouse://host:port,…/db?cluster=NAME (default $FLOWHUNT_STORE when it is one); data goes to databases <db>_bench_<size>")
 	compare := fs.Bool("compare", false, "compare the ratios of report JSON files given as arguments instead of measuring")

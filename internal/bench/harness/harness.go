@@ -42,7 +42,7 @@ type Config struct {
 	IngestRounds int           // interleaved rounds of floor / flowhunt / read_csv per size; default 3
 	QueryRuns    int           // runs of each seed query per engine at least; default 5
 	QueryTime    time.Duration // and more runs (up to 50) until each engine ran this long; default 2s
-	HuntRuns     int           // hunts per size; default 1
+	HuntRuns     int           // hunts per size; default 3 (the median is kept)
 
 	// ClickHouse, a store URL (clickhouse://host:port,…/db?cluster=NAME),
 	// adds the cluster: each data set is ingested into a database of its
@@ -81,7 +81,7 @@ func (c *Config) Validate() error {
 		c.QueryTime = 2 * time.Second
 	}
 	if c.HuntRuns <= 0 {
-		c.HuntRuns = 1
+		c.HuntRuns = 3
 	}
 	if c.DecoderSample <= 0 {
 		c.DecoderSample = 64 << 20
