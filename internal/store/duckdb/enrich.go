@@ -72,16 +72,16 @@ func (x *enrichment) compute(d *derived, n int, c *addrCache) {
 	for i := 0; i < n; i++ {
 		var s, t enrich.Info
 		switch {
-		case d.has4s[i]:
-			s = c.lookup4(d.src4[i])
-		case d.has6s[i]:
-			s = c.lookup6(d.src6[i])
+		case d.Has4s[i]:
+			s = c.lookup4(d.Src4[i])
+		case d.Has6s[i]:
+			s = c.lookup6(d.Src6[i])
 		}
 		switch {
-		case d.has4d[i]:
-			t = c.lookup4(d.dst4[i])
-		case d.has6d[i]:
-			t = c.lookup6(d.dst6[i])
+		case d.Has4d[i]:
+			t = c.lookup4(d.Dst4[i])
+		case d.Has6d[i]:
+			t = c.lookup6(d.Dst6[i])
 		}
 		x.srcCountry[i], x.dstCountry[i] = s.Country, t.Country
 		x.srcASN[i], x.dstASN[i] = s.ASN, t.ASN

@@ -15,6 +15,7 @@ import (
 	"github.com/flowhunt/flowhunt/internal/enrich"
 	"github.com/flowhunt/flowhunt/internal/flowlog"
 	"github.com/flowhunt/flowhunt/internal/source"
+	"github.com/flowhunt/flowhunt/internal/store"
 	"github.com/flowhunt/flowhunt/internal/store/pqwrite"
 )
 
@@ -318,7 +319,7 @@ func (wk *worker) decode(ctx context.Context, j job) (objectResult, error) {
 	defer rc.Close()
 	fallback := int32(0)
 	if t, _, ok := source.KeyTime(j.obj.Key); ok {
-		fallback = int32(floorDiv(t.Unix(), 86400))
+		fallback = int32(store.FloorDiv(t.Unix(), 86400))
 	}
 	emit := func(b *flowlog.Batch) error {
 		if err := wk.write(b, j.obj.Key, fallback); err != nil {
@@ -372,7 +373,7 @@ func (wk *worker) write(b *flowlog.Batch, object string, fallbackDay int32) erro
 		}
 		wk.enr.compute(&wk.der, b.Len, wk.cache)
 	}
-	days := wk.der.date
+	days := wk.der.Date
 	same := true
 	for _, d := range days[1:b.Len] {
 		if d != days[0] {

@@ -24,102 +24,36 @@ var (
 	rejectCodec compress.Codec = &snappy.Codec{}
 )
 
-// derived holds the derived columns of one batch, computed once in Go.
+// derived is store.Derived, the derived columns every backend computes
+// alike, plus the timestamps in the microseconds the segments' TIMESTAMP
+// columns hold.
 type derived struct {
-	date           []int32 // days since 1970-01-01
-	tsStart, tsEnd []int64 // microseconds; valid when hasStart/hasEnd
-	hasStart       []bool
-	hasEnd         []bool
-	src4, dst4     []uint32
-	has4s, has4d   []bool
-	src6, dst6     [][16]byte
-	has6s, has6d   []bool
-	dir            []int8 // index into directions, -1 for NULL
+	store.Derived
+	usStart, usEnd []int64
 }
 
-var directions = [...]string{store.DirInbound, store.DirOutbound, store.DirInternal, store.DirExternal}
+// compute fills d for batch b. fallbackDay is the partition of records
+// without a start time (the object's own time, else the epoch).
+func (d *derived) compute(b *flowlog.Batch, nets *store.Networks, fallbackDay int32) {
+	d.Compute(b, nets, fallbackDay)
+	d.usStart = micros(d.usStart, d.TsStart)
+	d.usEnd = micros(d.usEnd, d.TsEnd)
+}
+
+// micros returns the seconds of secs as microseconds, reusing dst.
+func micros(dst, secs []int64) []int64 {
+	dst = grow(dst, len(secs))
+	for i, v := range secs {
+		dst[i] = v * 1e6
+	}
+	return dst
+}
 
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n)
 	}
 	return s[:n]
-}
-
-// compute fills d for batch b. fallbackDay is the partition of records
-// without a start time (the object's own time, else the epoch).
-func (d *derived) compute(b *flowlog.Batch, nets *networks, fallbackDay int32) {
-	n := b.Len
-	d.date = grow(d.date, n)
-	d.tsStart, d.tsEnd = grow(d.tsStart, n), grow(d.tsEnd, n)
-	d.hasStart, d.hasEnd = grow(d.hasStart, n), grow(d.hasEnd, n)
-	d.src4, d.dst4 = grow(d.src4, n), grow(d.dst4, n)
-	d.has4s, d.has4d = grow(d.has4s, n), grow(d.has4d, n)
-	d.src6, d.dst6 = grow(d.src6, n), grow(d.dst6, n)
-	d.has6s, d.has6d = grow(d.has6s, n), grow(d.has6d, n)
-	d.dir = grow(d.dir, n)
-	hasStart, hasEnd := b.Has(flowlog.Start), b.Has(flowlog.End)
-	hasSrc, hasDst := b.Has(flowlog.SrcAddr), b.Has(flowlog.DstAddr)
-	for i := 0; i < n; i++ {
-		d.date[i] = fallbackDay
-		d.hasStart[i] = hasStart && !b.Null[flowlog.Start][i]
-		if d.hasStart[i] {
-			s := b.Int[flowlog.Start][i]
-			d.tsStart[i] = s * 1e6
-			d.date[i] = int32(floorDiv(s, 86400))
-		}
-		d.hasEnd[i] = hasEnd && !b.Null[flowlog.End][i]
-		if d.hasEnd[i] {
-			d.tsEnd[i] = b.Int[flowlog.End][i] * 1e6
-			if !d.hasStart[i] {
-				d.date[i] = int32(floorDiv(b.Int[flowlog.End][i], 86400))
-			}
-		}
-		var sIn, dIn, sOK, dOK bool
-		d.has4s[i], d.has6s[i] = false, false
-		if hasSrc && !b.Null[flowlog.SrcAddr][i] {
-			sIn, sOK = d.addr(b.Str[flowlog.SrcAddr].Get(i), nets, &d.src4[i], &d.has4s[i], &d.src6[i], &d.has6s[i])
-		}
-		d.has4d[i], d.has6d[i] = false, false
-		if hasDst && !b.Null[flowlog.DstAddr][i] {
-			dIn, dOK = d.addr(b.Str[flowlog.DstAddr].Get(i), nets, &d.dst4[i], &d.has4d[i], &d.dst6[i], &d.has6d[i])
-		}
-		switch {
-		case !sOK || !dOK:
-			d.dir[i] = -1
-		case !sIn && dIn:
-			d.dir[i] = 0
-		case sIn && !dIn:
-			d.dir[i] = 1
-		case sIn && dIn:
-			d.dir[i] = 2
-		default:
-			d.dir[i] = 3
-		}
-	}
-}
-
-// addr parses one address into its numeric column and says whether it is
-// internal; ok is false for text that is no address.
-func (d *derived) addr(text []byte, nets *networks, v4 *uint32, has4 *bool, v6 *[16]byte, has6 *bool) (internal, ok bool) {
-	if ip, ok := flowlog.ParseIPv4(text); ok {
-		*v4, *has4 = ip, true
-		return nets.has4(ip), true
-	}
-	a16, ok := flowlog.ParseIP16(text)
-	if !ok {
-		return false, false
-	}
-	*v6, *has6 = a16, true
-	return nets.has6(netipFrom16(a16)), true
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }
 
 // segCol is one column of a segment file.
@@ -214,7 +148,7 @@ func newFlowSegment(dir, rel string, mask uint64, enriched bool, codec pqwrite.C
 	}, nil
 }
 
-var directionNames = [][]byte{[]byte(directions[0]), []byte(directions[1]), []byte(directions[2]), []byte(directions[3])}
+var directionNames = [][]byte{[]byte(store.Directions[0]), []byte(store.Directions[1]), []byte(store.Directions[2]), []byte(store.Directions[3])}
 
 // write appends rows idx of b (all rows when idx is nil), column by column
 // from the decoder's typed columns.
@@ -237,21 +171,21 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, x *enrichment, idx []i
 		}
 		switch c.name {
 		case store.ColDate:
-			pqwrite.Ints(w, ci, d.date, nil, false, idx, n)
+			pqwrite.Ints(w, ci, d.Date, nil, false, idx, n)
 		case store.ColTsStart:
-			pqwrite.Ints(w, ci, d.tsStart, d.hasStart, false, idx, n)
+			pqwrite.Ints(w, ci, d.usStart, d.HasStart, false, idx, n)
 		case store.ColTsEnd:
-			pqwrite.Ints(w, ci, d.tsEnd, d.hasEnd, false, idx, n)
+			pqwrite.Ints(w, ci, d.usEnd, d.HasEnd, false, idx, n)
 		case store.ColSrcIP4:
-			pqwrite.Ints(w, ci, d.src4, d.has4s, false, idx, n)
+			pqwrite.Ints(w, ci, d.Src4, d.Has4s, false, idx, n)
 		case store.ColDstIP4:
-			pqwrite.Ints(w, ci, d.dst4, d.has4d, false, idx, n)
+			pqwrite.Ints(w, ci, d.Dst4, d.Has4d, false, idx, n)
 		case store.ColSrcIP6:
-			w.Strings(ci, func(i int) []byte { return d.src6[i][:] }, d.has6s, false, idx, n)
+			w.Strings(ci, func(i int) []byte { return d.Src6[i][:] }, d.Has6s, false, idx, n)
 		case store.ColDstIP6:
-			w.Strings(ci, func(i int) []byte { return d.dst6[i][:] }, d.has6d, false, idx, n)
+			w.Strings(ci, func(i int) []byte { return d.Dst6[i][:] }, d.Has6d, false, idx, n)
 		case store.ColDirection:
-			w.Enum(ci, directionNames, d.dir, idx, n)
+			w.Enum(ci, directionNames, d.Dir, idx, n)
 		case store.ColSourceObject:
 			w.Repeat(ci, []byte(object), n)
 		case store.ColSourceLine:

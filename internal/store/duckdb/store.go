@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flowhunt/flowhunt/internal/store"
 	"github.com/flowhunt/flowhunt/internal/store/pqwrite"
 )
 
@@ -73,7 +74,7 @@ func (c *Config) Validate() error {
 type Store struct {
 	cfg      Config
 	dir      string
-	internal *networks
+	internal *store.Networks
 
 	mu sync.Mutex // serialises writers within the process
 }
@@ -91,7 +92,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot open store %q: %w", cfg.Dir, err)
 	}
-	return &Store{cfg: cfg, dir: dir, internal: newNetworks(cfg.InternalCIDRs)}, nil
+	return &Store{cfg: cfg, dir: dir, internal: store.NewNetworks(cfg.InternalCIDRs)}, nil
 }
 
 // Dir returns the absolute data directory.
@@ -230,57 +231,6 @@ func (w *writer) cleanup() error {
 	return nil
 }
 
-// networks decides whether an address is internal.
-type networks struct {
-	v4 [][2]uint32 // first, last
-	v6 []netip.Prefix
-}
-
-// DefaultInternal are the networks internal by default.
-var DefaultInternal = []netip.Prefix{
-	netip.MustParsePrefix("10.0.0.0/8"),
-	netip.MustParsePrefix("172.16.0.0/12"),
-	netip.MustParsePrefix("192.168.0.0/16"),
-	netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("fc00::/7"),
-}
-
-func newNetworks(extra []netip.Prefix) *networks {
-	n := &networks{}
-	for _, p := range append(append([]netip.Prefix(nil), DefaultInternal...), extra...) {
-		p = p.Masked()
-		if p.Addr().Is4() {
-			a := p.Addr().As4()
-			first := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-			last := first | uint32(uint64(1)<<(32-p.Bits())-1)
-			n.v4 = append(n.v4, [2]uint32{first, last})
-		} else {
-			n.v6 = append(n.v6, p)
-		}
-	}
-	return n
-}
-
-func (n *networks) has4(ip uint32) bool {
-	for _, r := range n.v4 {
-		if ip >= r[0] && ip <= r[1] {
-			return true
-		}
-	}
-	return false
-}
-
-func (n *networks) has6(a netip.Addr) bool {
-	if a.Is4() {
-		b := a.As4()
-		return n.has4(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
-	}
-	for _, p := range n.v6 {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-func netipFrom16(a [16]byte) netip.Addr { return netip.AddrFrom16(a).Unmap() }
+// DefaultInternal are the networks internal by default for the direction
+// column: the shared store.DefaultInternal.
+var DefaultInternal = store.DefaultInternal
