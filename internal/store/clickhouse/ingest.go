@@ -86,35 +86,11 @@ func (s *Store) IngestSources(ctx context.Context, srcs []source.Source, opts st
 	for _, j := range jobs {
 		run.bytesTotal += j.obj.Size
 	}
-	ch := make(chan job)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, opts.Workers)
-	for k := 0; k < opts.Workers; k++ {
-		wg.Add(1)
-		go func(k int) {
-			defer wg.Done()
-			w := &worker{run: run}
-			if errs[k] = w.loop(ctx, ch); errs[k] != nil {
-				cancel()
-			}
-		}(k)
-	}
-feed:
-	for _, j := range jobs {
-		select {
-		case ch <- j:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(ch)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return sum, err
-	}
-	if err := ctx.Err(); err != nil {
+	err = store.Fan(ctx, opts.Workers, jobs, func(k int) func(context.Context, <-chan job) error {
+		w := &worker{run: run}
+		return w.loop
+	})
+	if err != nil {
 		return sum, err
 	}
 	if opts.Retention > 0 {

@@ -144,36 +144,11 @@ func (s *Store) Ingest(ctx context.Context, srcs []source.Source, opts IngestOpt
 		run.bytesTotal += j.obj.Size
 	}
 	run.total = len(jobs)
-	ch := make(chan job)
-	var wg sync.WaitGroup
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make([]error, opts.Workers)
-	for k := 0; k < opts.Workers; k++ {
-		wg.Add(1)
-		go func(k int) {
-			defer wg.Done()
-			wk := &worker{run: run, id: k}
-			errs[k] = wk.loop(ctx, ch)
-			if errs[k] != nil {
-				cancel()
-			}
-		}(k)
-	}
-feed:
-	for _, j := range jobs {
-		select {
-		case ch <- j:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(ch)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return sum, err
-	}
-	if err := ctx.Err(); err != nil {
+	err = store.Fan(ctx, opts.Workers, jobs, func(k int) func(context.Context, <-chan job) error {
+		wk := &worker{run: run, id: k}
+		return wk.loop
+	})
+	if err != nil {
 		return sum, err
 	}
 	if !opts.NoCompact {
