@@ -106,7 +106,8 @@ func TestIngestThroughput(t *testing.T) {
 	peak := ru.Maxrss // KiB, the ingest's peak (read_csv runs after)
 
 	if os.Getenv("FLOWHUNT_BENCH_NO_CSV") != "" {
-		t.Logf("flowhunt ingest: %.2fs %.2f M records/s, floor %.2fs, peak RSS %d MiB", ingest.Seconds(), float64(sum.Records)/ingest.Seconds()/1e6, floor.Seconds(), peak/1024)
+		t.Logf("flowhunt ingest: %.2fs wall %.2fs CPU %.2f M records/s (%.0f ns CPU/record), floor %.2fs wall %.2fs CPU, peak RSS %d MiB",
+			ingest.Seconds(), ingestCPU, float64(sum.Records)/ingest.Seconds()/1e6, 1e9*ingestCPU/float64(sum.Records), floor.Seconds(), floorCPU, peak/1024)
 		return
 	}
 	var files []string

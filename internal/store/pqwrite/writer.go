@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"math/bits"
@@ -126,11 +127,12 @@ type column struct {
 	i64   []int64
 	plain []byte // Bytes: PLAIN-encoded values
 	// String: dictionary of the open row group.
-	dict    map[string]int32
+	dict    dictIndex
 	dictBuf []byte
 	dictEnd []uint32
 	keys    []int32
 	last    int32 // key of the last value appended, -1 none
+	prev    int32 // key of the last different value before it, -1 none
 	bmin    []byte
 	bmax    []byte
 	hasB    bool
@@ -146,10 +148,7 @@ func NewWriter(w io.Writer, cols []Column, opts Options) *Writer {
 	}
 	wr := &Writer{w: w, opts: opts}
 	for _, c := range cols {
-		col := &column{Column: c, last: -1}
-		if c.Type == String {
-			col.dict = map[string]int32{}
-		}
+		col := &column{Column: c, last: -1, prev: -1}
 		wr.cols = append(wr.cols, col)
 	}
 	wr.write([]byte("PAR1"))
@@ -342,19 +341,81 @@ func (c *column) add(v []byte) {
 		c.stat(v)
 		return
 	}
+	// Flow logs repeat values (accounts, actions, statuses) and alternate
+	// them (a flow's two directions: srcaddr A, B, A, B): the last two
+	// distinct keys are tried before the index.
 	if c.last >= 0 && string(c.entry(c.last)) == string(v) {
 		c.keys = append(c.keys, c.last)
 		return
 	}
-	k, ok := c.dict[string(v)]
-	if !ok {
-		k = int32(len(c.dictEnd))
-		c.dictBuf = append(c.dictBuf, v...)
-		c.dictEnd = append(c.dictEnd, uint32(len(c.dictBuf)))
-		c.dict[string(v)] = k
+	var k int32
+	if c.prev >= 0 && string(c.entry(c.prev)) == string(v) {
+		k = c.prev
+	} else {
+		k = c.dict.find(c, v)
 	}
-	c.last = k
+	c.prev, c.last = c.last, k
 	c.keys = append(c.keys, k)
+}
+
+// dictSeed seeds the dictionary hash; one per process is enough (the
+// order of a dictionary does not depend on it).
+var dictSeed = maphash.MakeSeed()
+
+// dictIndex maps a String column's values to their dictionary keys: open
+// addressing with linear probing over a power-of-two table kept at most
+// half full. A slot holds the high 32 bits of the value's hash and key+1
+// (0: empty), so most probes that miss never touch the value bytes.
+type dictIndex struct {
+	slots []uint64
+	n     int
+}
+
+// find returns the key of v, adding v to c's dictionary when it is new.
+func (d *dictIndex) find(c *column, v []byte) int32 {
+	if 2*(d.n+1) > len(d.slots) {
+		d.grow(c)
+	}
+	h := maphash.Bytes(dictSeed, v)
+	tag := h >> 32
+	mask := uint64(len(d.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := d.slots[i]
+		if s == 0 {
+			k := int32(len(c.dictEnd))
+			c.dictBuf = append(c.dictBuf, v...)
+			c.dictEnd = append(c.dictEnd, uint32(len(c.dictBuf)))
+			d.slots[i] = tag<<32 | uint64(k+1)
+			d.n++
+			return k
+		}
+		if s>>32 == tag {
+			if k := int32(uint32(s)) - 1; string(c.entry(k)) == string(v) {
+				return k
+			}
+		}
+	}
+}
+
+// grow doubles the table (at least 64 slots) and re-inserts c's entries.
+func (d *dictIndex) grow(c *column) {
+	size := max(64, 2*len(d.slots))
+	d.slots = make([]uint64, size)
+	mask := uint64(size - 1)
+	for k := range c.dictEnd {
+		h := maphash.Bytes(dictSeed, c.entry(int32(k)))
+		i := h & mask
+		for d.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		d.slots[i] = h>>32<<32 | uint64(k+1)
+	}
+}
+
+// reset empties the index, keeping its table.
+func (d *dictIndex) reset() {
+	clear(d.slots)
+	d.n = 0
 }
 
 func (c *column) entry(k int32) []byte {
@@ -530,10 +591,8 @@ func (w *Writer) flushColumn(c *column) chunk {
 func (c *column) reset() {
 	c.defs, c.nulls = c.defs[:0], 0
 	c.i32, c.i64, c.plain = c.i32[:0], c.i64[:0], c.plain[:0]
-	c.keys, c.dictBuf, c.dictEnd, c.last = c.keys[:0], c.dictBuf[:0], c.dictEnd[:0], -1
-	if c.dict != nil {
-		clear(c.dict)
-	}
+	c.keys, c.dictBuf, c.dictEnd, c.last, c.prev = c.keys[:0], c.dictBuf[:0], c.dictEnd[:0], -1, -1
+	c.dict.reset()
 	c.hasB = false
 }
 

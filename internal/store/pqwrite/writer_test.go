@@ -307,3 +307,55 @@ func TestDeltaInt64(t *testing.T) {
 	f("mixed", mixed)
 	f("129", times[:129])
 }
+
+// TestDictionaryMany writes String columns whose dictionaries grow past
+// several index sizes, with values that alternate (the two-key history),
+// repeat far apart (the index) and share prefixes, across row groups whose
+// dictionaries start afresh; parquet-go must read every value back.
+func TestDictionaryMany(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf, []Column{{Name: "addr", Type: String, Optional: true}, {Name: "pair", Type: String}}, Options{RowGroupRows: 7000})
+	var want []string
+	var addr, pair []byte
+	var end, pend []uint32
+	var null []bool
+	const n = 20000
+	for i := 0; i < n; i++ {
+		v := fmt.Sprintf("10.%d.%d.%d", i%7, (i*31)%251, i%1000) // repeats every 7000 rows
+		addr = append(addr, v...)
+		end = append(end, uint32(len(addr)))
+		null = append(null, i%13 == 0)
+		p := []string{"a", "b"}[i%2] + strings.Repeat("x", (i/100)%3) // alternates
+		pair = append(pair, p...)
+		pend = append(pend, uint32(len(pair)))
+		if i%13 == 0 {
+			v = "NULL"
+		} else {
+			v = fmt.Sprintf("%q", v)
+		}
+		want = append(want, v+" "+fmt.Sprintf("%q", p))
+	}
+	for k := 0; k < n; k += 1000 {
+		idx := make([]int32, 1000)
+		for j := range idx {
+			idx[j] = int32(k + j)
+		}
+		w.Packed(0, addr, end, null, idx, 1000)
+		w.Packed(1, pair, pend, nil, idx, 1000)
+		if err := w.Advance(1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, rows := readAll(t, buf.Bytes())
+	if len(rows) != n {
+		t.Fatalf("read %d rows, want %d", len(rows), n)
+	}
+	for i, r := range rows {
+		if got := strings.Join(r, " "); got != want[i] {
+			t.Fatalf("row %d: got %s, want %s", i, got, want[i])
+		}
+	}
+}
