@@ -97,9 +97,11 @@ type Writer struct {
 	total    int64
 	groups   []rowGroup
 	err      error
-	buf      []byte // page body scratch
-	comp     []byte // compressed scratch
-	dictPage []byte // dictionary page scratch
+	buf      []byte  // page body scratch
+	comp     []byte  // compressed scratch
+	dictPage []byte  // dictionary page scratch
+	dict32   []int32 // small dictionary of a 32-bit column chunk
+	keys32   []int32 // its keys
 	deltas   [128]uint64
 	hdr      thrift
 }
@@ -520,8 +522,26 @@ func (w *Writer) flushColumn(c *column) chunk {
 			ch.hasStats = true
 		}
 	case Int32, Date, Uint32:
-		for _, v := range c.i32 {
-			body = binary.LittleEndian.AppendUint32(body, uint32(v))
+		if keys, ok := w.smallDict(c.i32); ok {
+			// Few distinct values (version, protocol, tcp_flags, the
+			// date): a dictionary page and bit-packed keys instead of
+			// four bytes a value.
+			dict := w.dictPage[:0]
+			for _, v := range w.dict32 {
+				dict = binary.LittleEndian.AppendUint32(dict, uint32(v))
+			}
+			w.dictPage = dict
+			ch.dict = true
+			ch.dictOff = w.off
+			ch.uncompressed, ch.size = w.page(w.codecOf(c), 2, dict, len(w.dict32), 0)
+			encoding = 8 // RLE_DICTIONARY
+			width := max(1, bits.Len32(uint32(len(w.dict32)-1)))
+			body = append(body, byte(width))
+			body = appendHybrid(body, keys, width)
+		} else {
+			for _, v := range c.i32 {
+				body = binary.LittleEndian.AppendUint32(body, uint32(v))
+			}
 		}
 		if len(c.i32) > 0 {
 			ch.hasStats = true
@@ -586,6 +606,42 @@ func (w *Writer) flushColumn(c *column) chunk {
 	w.buf = body
 	c.reset()
 	return ch
+}
+
+// smallDictMax is the most distinct values a 32-bit column chunk may have
+// to be written with a dictionary (keys of at most 4 bits).
+const smallDictMax = 16
+
+// smallDict returns the dictionary keys of vals (the dictionary in
+// w.dict32, in order of first appearance) when vals holds at least one and
+// at most smallDictMax distinct values.
+func (w *Writer) smallDict(vals []int32) ([]int32, bool) {
+	dict, keys := w.dict32[:0], w.keys32[:0]
+	last := -1
+	for _, v := range vals {
+		if last >= 0 && dict[last] == v {
+			keys = append(keys, int32(last))
+			continue
+		}
+		last = -1
+		for k, d := range dict {
+			if d == v {
+				last = k
+				break
+			}
+		}
+		if last < 0 {
+			if len(dict) == smallDictMax {
+				w.dict32, w.keys32 = dict, keys
+				return nil, false
+			}
+			last = len(dict)
+			dict = append(dict, v)
+		}
+		keys = append(keys, int32(last))
+	}
+	w.dict32, w.keys32 = dict, keys
+	return keys, len(dict) > 0
 }
 
 func (c *column) reset() {
@@ -799,7 +855,7 @@ func (w *Writer) Close() error {
 			t.i64(2, ch.start)
 			t.structField(3)
 			t.i32(1, physical(c.Type))
-			if c.Type == String {
+			if c.Type == String || ch.dict {
 				t.list(2, tI32, 3)
 				t.elemI32(0)
 				t.elemI32(3)

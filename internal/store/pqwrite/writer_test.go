@@ -308,13 +308,16 @@ func TestDeltaInt64(t *testing.T) {
 	f("129", times[:129])
 }
 
-// TestDictionaryMany writes String columns whose dictionaries grow past
+// TestDictionaryMany writes 32-bit columns with and without a small
+// dictionary, and String columns whose dictionaries grow past
 // several index sizes, with values that alternate (the two-key history),
 // repeat far apart (the index) and share prefixes, across row groups whose
 // dictionaries start afresh; parquet-go must read every value back.
 func TestDictionaryMany(t *testing.T) {
 	var buf bytes.Buffer
-	w := NewWriter(&buf, []Column{{Name: "addr", Type: String, Optional: true}, {Name: "pair", Type: String}}, Options{RowGroupRows: 7000})
+	w := NewWriter(&buf, []Column{{Name: "addr", Type: String, Optional: true}, {Name: "pair", Type: String},
+		{Name: "proto", Type: Int32, Optional: true}, {Name: "port", Type: Uint32}, {Name: "day", Type: Date}}, Options{RowGroupRows: 7000})
+	var proto, port, day []int32
 	var want []string
 	var addr, pair []byte
 	var end, pend []uint32
@@ -333,7 +336,14 @@ func TestDictionaryMany(t *testing.T) {
 		} else {
 			v = fmt.Sprintf("%q", v)
 		}
-		want = append(want, v+" "+fmt.Sprintf("%q", p))
+		// proto: 16 distinct values in the first row group (a dictionary),
+		// 17 in the second (plain), 3 in the third; day: one value a row
+		// group, changing inside the second.
+		pv := int32([]int{i % 16, i % 17, []int{6, 17, 1}[i%3]}[i/7000])
+		proto = append(proto, pv)
+		port = append(port, int32(i*7919%65536))
+		day = append(day, int32(20000+i/10000))
+		want = append(want, v+" "+fmt.Sprintf("%q", p)+" "+fmt.Sprint(pv)+" "+fmt.Sprint(i*7919%65536)+" "+fmt.Sprint(20000+i/10000))
 	}
 	for k := 0; k < n; k += 1000 {
 		idx := make([]int32, 1000)
@@ -342,6 +352,9 @@ func TestDictionaryMany(t *testing.T) {
 		}
 		w.Packed(0, addr, end, null, idx, 1000)
 		w.Packed(1, pair, pend, nil, idx, 1000)
+		Ints(w, 2, proto, nil, false, idx, 1000)
+		Ints(w, 3, port, nil, false, idx, 1000)
+		Ints(w, 4, day, nil, false, idx, 1000)
 		if err := w.Advance(1000); err != nil {
 			t.Fatal(err)
 		}
