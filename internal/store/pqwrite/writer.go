@@ -151,6 +151,7 @@ func NewWriter(w io.Writer, cols []Column, opts Options) *Writer {
 	wr := &Writer{w: w, opts: opts}
 	for _, c := range cols {
 		col := &column{Column: c, last: -1, prev: -1}
+		col.reuse()
 		wr.cols = append(wr.cols, col)
 	}
 	wr.write([]byte("PAR1"))
@@ -897,7 +898,42 @@ func (w *Writer) Close() error {
 	w.write(t.b)
 	w.write(binary.LittleEndian.AppendUint32(nil, uint32(len(t.b))))
 	w.write([]byte("PAR1"))
+	w.recycle()
 	return w.err
+}
+
+// colBufs are the value buffers of one closed column, kept for the next
+// Writer: a row group's buffers grow to RowGroupRows values, and an ingest
+// opens a Writer per segment, so reusing them spares regrowing (copying and
+// clearing) every buffer of every column of every file.
+type colBufs struct {
+	defs, plain, dictBuf []byte
+	i32, keys            []int32
+	i64                  []int64
+	dictEnd              []uint32
+	slots                []uint64
+}
+
+var bufPool sync.Pool // of *colBufs
+
+// recycle hands the columns' buffers to bufPool; w is unusable after.
+func (w *Writer) recycle() {
+	for _, c := range w.cols {
+		bufPool.Put(&colBufs{defs: c.defs[:0], plain: c.plain[:0], dictBuf: c.dictBuf[:0], i32: c.i32[:0], keys: c.keys[:0],
+			i64: c.i64[:0], dictEnd: c.dictEnd[:0], slots: c.dict.slots})
+		*c = column{Column: c.Column, last: -1, prev: -1}
+	}
+}
+
+// reuse takes buffers of a closed column, if any.
+func (c *column) reuse() {
+	b, _ := bufPool.Get().(*colBufs)
+	if b == nil {
+		return
+	}
+	c.defs, c.plain, c.dictBuf, c.i32, c.keys, c.i64, c.dictEnd = b.defs, b.plain, b.dictBuf, b.i32, b.keys, b.i64, b.dictEnd
+	c.dict.slots = b.slots
+	clear(c.dict.slots)
 }
 
 // codecID is Parquet's CompressionCodec number.
