@@ -165,7 +165,14 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, x *enrichment, idx []i
 			case flowlog.KindInt32, flowlog.KindInt64:
 				pqwrite.Ints(w, ci, b.Int[f], b.Null[f], true, idx, n)
 			default:
-				w.Packed(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], idx, n)
+				switch f {
+				case flowlog.SrcAddr: // parsed already for src_ip4
+					w.PackedIPv4(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], d.Src4, d.Has4s, idx, n)
+				case flowlog.DstAddr:
+					w.PackedIPv4(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], d.Dst4, d.Has4d, idx, n)
+				default:
+					w.Packed(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], idx, n)
+				}
 			}
 			continue
 		}

@@ -130,6 +130,7 @@ type column struct {
 	plain []byte // Bytes: PLAIN-encoded values
 	// String: dictionary of the open row group.
 	dict    dictIndex
+	dict4   dictIndex4 // IPv4 addresses of dict's values, see PackedIPv4
 	dictBuf []byte
 	dictEnd []uint32
 	keys    []int32
@@ -310,6 +311,95 @@ func (w *Writer) Packed(col int, buf []byte, end []uint32, null []bool, idx []in
 		}
 		c.add(buf[s:end[i]])
 	}
+}
+
+// PackedIPv4 is Packed for a column of addresses some of which were parsed
+// already: where is4[i], v4[i] is the IPv4 address whose canonical text is
+// value i, and the dictionary is searched by that integer (a multiply and a
+// compare) instead of by the text's bytes. The file is the same as Packed's.
+func (w *Writer) PackedIPv4(col int, buf []byte, end []uint32, null []bool, v4 []uint32, is4 []bool, idx []int32, n int) {
+	c := w.cols[col]
+	if c.Type != String {
+		w.Packed(col, buf, end, null, idx, n)
+		return
+	}
+	for k := 0; k < n; k++ {
+		i := k
+		if idx != nil {
+			i = int(idx[k])
+		}
+		if null != nil && null[i] {
+			c.defs = append(c.defs, 0)
+			c.nulls++
+			continue
+		}
+		if c.Optional {
+			c.defs = append(c.defs, 1)
+		}
+		var s uint32
+		if i > 0 {
+			s = end[i-1]
+		}
+		if !is4[i] {
+			c.add(buf[s:end[i]])
+			continue
+		}
+		key := c.dict4.find(c, v4[i], buf[s:end[i]])
+		c.prev, c.last = c.last, key
+		c.keys = append(c.keys, key)
+	}
+}
+
+// dictIndex4 maps IPv4 addresses (as integers) to the keys of their text
+// in a String column's dictionary, like dictIndex: a slot holds the
+// address and key+1 (0: empty).
+type dictIndex4 struct {
+	slots []uint64
+	n     int
+}
+
+// find returns the key of address ip, whose text is v, adding v to c's
+// dictionary when it is not there.
+func (d *dictIndex4) find(c *column, ip uint32, v []byte) int32 {
+	if 2*(d.n+1) > len(d.slots) {
+		d.grow()
+	}
+	shift := 64 - bits.Len(uint(len(d.slots)-1))
+	for i := (uint64(ip) * 0x9E3779B97F4A7C15) >> shift; ; i = (i + 1) & uint64(len(d.slots)-1) {
+		s := d.slots[i]
+		if s == 0 {
+			k := c.dict.find(c, v) // the text's key, added if new
+			d.slots[i] = uint64(ip)<<32 | uint64(k+1)
+			d.n++
+			return k
+		}
+		if uint32(s>>32) == ip {
+			return int32(uint32(s)) - 1
+		}
+	}
+}
+
+// grow doubles the table (at least 64 slots), re-inserting its entries.
+func (d *dictIndex4) grow() {
+	old := d.slots
+	size := max(64, 2*len(old))
+	d.slots = make([]uint64, size)
+	shift := 64 - bits.Len(uint(size-1))
+	for _, s := range old {
+		if s == 0 {
+			continue
+		}
+		i := (uint64(s>>32) * 0x9E3779B97F4A7C15) >> shift
+		for d.slots[i] != 0 {
+			i = (i + 1) & uint64(size-1)
+		}
+		d.slots[i] = s
+	}
+}
+
+func (d *dictIndex4) reset() {
+	clear(d.slots)
+	d.n = 0
 }
 
 // Repeat appends n copies of v (NULLs when v is nil) to a String or Bytes column.
@@ -650,6 +740,7 @@ func (c *column) reset() {
 	c.i32, c.i64, c.plain = c.i32[:0], c.i64[:0], c.plain[:0]
 	c.keys, c.dictBuf, c.dictEnd, c.last, c.prev = c.keys[:0], c.dictBuf[:0], c.dictEnd[:0], -1, -1
 	c.dict.reset()
+	c.dict4.reset()
 	c.hasB = false
 }
 
