@@ -30,6 +30,24 @@ var (
 type derived struct {
 	store.Derived
 	usStart, usEnd []int64
+	same           []bool // scratch of sameAddr
+}
+
+// sameAddr sets same[i] when field f of row i is the IPv4 address of field
+// addr (has4[i]) in the same text, as pkt-srcaddr repeats srcaddr unless a
+// NAT or a middlebox stands between; those rows can then use addr's parsed
+// value.
+func sameAddr(same []bool, b *flowlog.Batch, f, addr flowlog.Field, has4 []bool) []bool {
+	same = grow(same, b.Len)
+	if !b.Has(addr) {
+		clear(same)
+		return same
+	}
+	fs, as := &b.Str[f], &b.Str[addr]
+	for i := range same {
+		same[i] = has4[i] && !b.Null[f][i] && string(fs.Get(i)) == string(as.Get(i))
+	}
+	return same
 }
 
 // compute fills d for batch b. fallbackDay is the partition of records
@@ -170,6 +188,12 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, x *enrichment, idx []i
 					w.PackedIPv4(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], d.Src4, d.Has4s, idx, n)
 				case flowlog.DstAddr:
 					w.PackedIPv4(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], d.Dst4, d.Has4d, idx, n)
+				case flowlog.PktSrcAddr: // mostly srcaddr again
+					d.same = sameAddr(d.same, b, f, flowlog.SrcAddr, d.Has4s)
+					w.PackedIPv4(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], d.Src4, d.same, idx, n)
+				case flowlog.PktDstAddr:
+					d.same = sameAddr(d.same, b, f, flowlog.DstAddr, d.Has4d)
+					w.PackedIPv4(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], d.Dst4, d.same, idx, n)
 				default:
 					w.Packed(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], idx, n)
 				}
