@@ -217,21 +217,30 @@ func (p *iparser) command() error {
 
 // orderBy is the current ordering: the last sort, else @timestamp
 // descending (Insights' default) before stats, else the group columns.
+// orderBy returns the ORDER BY keys of the current stage: the sort
+// command's keys, then the default order as a tie-break, so that a limit
+// cutting through equal values returns the same rows on every run and on
+// every store (Insights itself leaves the order of ties unspecified).
 func (p *iparser) orderBy() string {
-	if len(p.order) > 0 {
-		return strings.Join(p.order, ", ")
+	var def []string
+	switch {
+	case !p.afterStats:
+		def = []string{"ts_start DESC"}
+	case p.groups == 0:
+		def = []string{"1"}
+	default:
+		for i := 0; i < p.groups; i++ {
+			def = append(def, quoteIdent(p.created[i])+" ASC NULLS LAST")
+		}
 	}
-	if !p.afterStats {
-		return "ts_start DESC"
+	if len(p.order) == 0 {
+		return strings.Join(def, ", ")
 	}
-	if p.groups == 0 {
-		return "1"
+	keys := append([]string(nil), p.order...)
+	if p.afterStats && p.groups == 0 {
+		return strings.Join(keys, ", ")
 	}
-	keys := make([]string, p.groups)
-	for i := range keys {
-		keys[i] = quoteIdent(p.created[i]) + " ASC NULLS LAST"
-	}
-	return strings.Join(keys, ", ")
+	return strings.Join(append(keys, def...), ", ")
 }
 
 func (p *iparser) isPlainRef(it outItem) bool {
