@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/netip"
 	"sort"
 	"time"
@@ -172,18 +171,18 @@ func Observe(ctx context.Context, q store.Querier, from, to time.Time) ([]Flow, 
 		if e1 != nil || e2 != nil {
 			continue // '-' or garbage addresses cannot be judged
 		}
-		f.Protocol = int(toInt(vals[3]))
+		f.Protocol = int(store.Int64(vals[3]))
 		f.Action, _ = vals[4].(string)
 		switch v := vals[5].(type) { // a bool on DuckDB, UInt8 on ClickHouse
 		case bool:
 			f.ToService = v
 		default:
-			f.ToService = toInt(v) != 0
+			f.ToService = store.Int64(v) != 0
 		}
-		f.ServicePort = int(toInt(vals[6]))
-		f.EphemeralMin, f.EphemeralMax = int(toInt(vals[7])), int(toInt(vals[8]))
-		f.Records, f.Packets, f.Bytes = toInt(vals[9]), toInt(vals[10]), toInt(vals[11])
-		f.First, f.Last = toInt(vals[12]), toInt(vals[13])
+		f.ServicePort = int(store.Int64(vals[6]))
+		f.EphemeralMin, f.EphemeralMax = int(store.Int64(vals[7])), int(store.Int64(vals[8]))
+		f.Records, f.Packets, f.Bytes = store.Int64(vals[9]), store.Int64(vals[10]), store.Int64(vals[11])
+		f.First, f.Last = store.Int64(vals[12]), store.Int64(vals[13])
 		f.Direction, _ = vals[14].(string)
 		out = append(out, f)
 	}
@@ -191,36 +190,6 @@ func Observe(ctx context.Context, q store.Querier, from, to time.Time) ([]Flow, 
 		return nil, fmt.Errorf("cannot read observed flows: %w", err)
 	}
 	return out, nil
-}
-
-func toInt(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int32:
-		return int64(x)
-	case int:
-		return int64(x)
-	case int16:
-		return int64(x)
-	case int8:
-		return int64(x)
-	case uint32:
-		return int64(x)
-	case uint64:
-		return int64(x)
-	case uint16:
-		return int64(x)
-	case uint8:
-		return int64(x)
-	case float64:
-		return int64(x)
-	case *big.Int:
-		return x.Int64()
-	case time.Time:
-		return x.Unix()
-	}
-	return 0
 }
 
 // Conn turns an aggregated flow into the connection view of the interface

@@ -319,7 +319,7 @@ FROM vpc_flow_logs WHERE `+cond+` AND start >= ? AND start <= ? ORDER BY start, 
 			rows.Close()
 			return nil, fmt.Errorf("cannot read flows after %s: %w", op.Event.EventID, err)
 		}
-		c.sport, c.dport, c.start, c.end, c.nbytes = toInt(sp), toInt(dp), toInt(st), toInt(en), toInt(nb)
+		c.sport, c.dport, c.start, c.end, c.nbytes = store.Int64(sp), store.Int64(dp), store.Int64(st), store.Int64(en), store.Int64(nb)
 		a, err := netip.ParseAddr(c.src)
 		if err != nil || cfg.internal(a) || !inAny(op.CIDRs, a) {
 			continue
@@ -357,7 +357,7 @@ FROM vpc_flow_logs WHERE `+cond+` AND start >= ? AND start <= ? ORDER BY start, 
 			return nil, fmt.Errorf("cannot read flows before %s: %w", op.Event.EventID, err)
 		}
 		if a, err := netip.ParseAddr(src); err == nil && !cfg.internal(a) && inAny(op.CIDRs, a) {
-			prior += toInt(n)
+			prior += store.Int64(n)
 		}
 	}
 	prow.Close()

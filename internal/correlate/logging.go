@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/big"
 	"net/netip"
 	"slices"
 	"sort"
@@ -15,28 +14,6 @@ import (
 	"github.com/flowhunt/flowhunt/internal/enrich"
 	"github.com/flowhunt/flowhunt/internal/store"
 )
-
-func toInt(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int32:
-		return int64(x)
-	case int:
-		return int64(x)
-	case uint32:
-		return int64(x)
-	case uint64:
-		return int64(x)
-	case float64:
-		return int64(x)
-	case *big.Int:
-		return x.Int64()
-	case time.Time:
-		return x.Unix()
-	}
-	return 0
-}
 
 // bucket is the resolution of gap detection: S3 delivery writes 5-minute objects.
 const bucket = 300
@@ -76,12 +53,12 @@ WHERE start IS NOT NULL AND interface_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2
 		if err := rows.Scan(&eni, &b, &n); err != nil {
 			return nil, nil, nil, fmt.Errorf("cannot read flow log coverage: %w", err)
 		}
-		k := toInt(b)
+		k := store.Int64(b)
 		per[eni] = append(per[eni], k)
 		if counts[eni] == nil {
 			counts[eni] = map[int64]int64{}
 		}
-		counts[eni][k] += toInt(n)
+		counts[eni][k] += store.Int64(n)
 		all[k] = true
 	}
 	if err := rows.Err(); err != nil {
@@ -195,7 +172,7 @@ func loggingFindings(ctx context.Context, q store.Querier, inv *enrich.Inventory
 		for r.Next() {
 			var n any
 			if r.Scan(&n) == nil {
-				skip = toInt(n)
+				skip = store.Int64(n)
 			}
 		}
 		r.Close()
@@ -397,7 +374,7 @@ FROM vpc_flow_logs WHERE `+strings.Join(cond, " AND ")+` AND start >= ? AND star
 					r.Close()
 					return nil, nil, fmt.Errorf("cannot read flows of guardduty finding %s: %w", g.ID, err)
 				}
-				records, flowBytes, rejected = toInt(a), toInt(b), toInt(c)
+				records, flowBytes, rejected = store.Int64(a), store.Int64(b), store.Int64(c)
 			}
 			r.Close()
 		}

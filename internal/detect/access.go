@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"fmt"
+	"github.com/flowhunt/flowhunt/internal/store"
 	"math"
 	"slices"
 	"strings"
@@ -220,7 +221,7 @@ GROUP BY srcaddr, dstaddr, dstport`
 	// admin host (bastion, management server); its new pairs are its job.
 	admin := map[string]bool{}
 	for k, pi := range hist {
-		if slices.Contains(ports, int(toInt(k[2]))) && env.usualPair(pi) {
+		if slices.Contains(ports, int(store.Int64(k[2]))) && env.usualPair(pi) {
 			admin[k[0]] = true
 		}
 	}

@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"fmt"
+	"github.com/flowhunt/flowhunt/internal/store"
 	"math"
 	"sort"
 	"strings"
@@ -95,7 +96,7 @@ func runBeacon(ctx context.Context, env *Env) ([]Finding, error) {
 			sev = High
 		}
 		first, last := ts(cs[0].Start), ts(cs[len(cs)-1].End)
-		port := int(toInt(k[2]))
+		port := int(store.Int64(k[2]))
 		out = append(out, Finding{
 			Title:        fmt.Sprintf("beaconing: %s calls %s every ~%ds (%d connections, score %.2f)", k[0], hostPort(k[1], port), int(bs.MedianInterval), len(cs), bs.Score),
 			Severity:     sev,
@@ -137,7 +138,7 @@ func runLongConn(ctx context.Context, env *Env) ([]Finding, error) {
 		if d < env.Int("min_seconds") {
 			continue
 		}
-		port := int(toInt(k[2]))
+		port := int(store.Int64(k[2]))
 		sev := Medium
 		for _, c := range common {
 			if c == port {

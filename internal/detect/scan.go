@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"fmt"
+	"github.com/flowhunt/flowhunt/internal/store"
 	"sort"
 	"strings"
 	"time"
@@ -288,8 +289,8 @@ func foldLow(fs []Finding, sweeps bool) []Finding {
 			g.FirstSeen = minTime(g.FirstSeen, f.FirstSeen)
 			g.LastSeen = maxTime(g.LastSeen, f.LastSeen)
 			g.Score = max(g.Score, f.Score)
-			flows += toInt(f.Evidence["flows"])
-			failed += toInt(f.Evidence["failed_flows"])
+			flows += store.Int64(f.Evidence["flows"])
+			failed += store.Int64(f.Evidence["failed_flows"])
 			for _, m := range f.MITRE {
 				mitre[m] = true
 			}
@@ -305,9 +306,9 @@ func foldLow(fs []Finding, sweeps bool) []Finding {
 				}
 			}
 			if sweeps {
-				widest = max(widest, toInt(f.Evidence["distinct_hosts"]))
+				widest = max(widest, store.Int64(f.Evidence["distinct_hosts"]))
 			} else {
-				widest = max(widest, toInt(f.Evidence["distinct_ports"]))
+				widest = max(widest, store.Int64(f.Evidence["distinct_ports"]))
 			}
 		}
 		for m := range mitre {

@@ -3,7 +3,6 @@ package detect
 import (
 	"context"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -46,9 +45,9 @@ func query(ctx context.Context, q store.Querier, detector, sql string, args []an
 	return nil
 }
 
-func (r row) Int(i int) int64 { return toInt(r[i]) }
+func (r row) Int(i int) int64 { return store.Int64(r[i]) }
 
-func (r row) Float(i int) float64 { return toFloat(r[i]) }
+func (r row) Float(i int) float64 { return store.Float64(r[i]) }
 
 func (r row) Str(i int) string {
 	switch v := r[i].(type) {
@@ -66,60 +65,6 @@ func (r row) Str(i int) string {
 }
 
 func (r row) Null(i int) bool { return r[i] == nil }
-
-func toInt(v any) int64 {
-	switch n := v.(type) {
-	case int64:
-		return n
-	case int32:
-		return int64(n)
-	case int:
-		return int64(n)
-	case int16:
-		return int64(n)
-	case int8:
-		return int64(n)
-	case uint64:
-		return int64(n)
-	case uint32:
-		return int64(n)
-	case uint16:
-		return int64(n)
-	case uint8:
-		return int64(n)
-	case float64:
-		return int64(n)
-	case float32:
-		return int64(n)
-	case *big.Int:
-		return n.Int64()
-	case string:
-		i, _ := strconv.ParseInt(n, 10, 64)
-		return i
-	case []byte:
-		i, _ := strconv.ParseInt(string(n), 10, 64)
-		return i
-	case time.Time:
-		return n.Unix()
-	}
-	return 0
-}
-
-func toFloat(v any) float64 {
-	switch n := v.(type) {
-	case float64:
-		return n
-	case float32:
-		return float64(n)
-	case string:
-		f, _ := strconv.ParseFloat(n, 64)
-		return f
-	case *big.Int:
-		f, _ := new(big.Float).SetInt(n).Float64()
-		return f
-	}
-	return float64(toInt(v))
-}
 
 // lit quotes a value for the reproducing SQL shown to analysts. Detectors
 // run their own queries with parameters; this is the one place a value is

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/flowhunt/flowhunt/internal/store"
 	"io"
 	"math"
 	"net/http"
@@ -270,7 +271,7 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out["totals"] = rowMap(totals)
-	first, last := toInt(totals.Rows[0][4]), toInt(totals.Rows[0][5])
+	first, last := store.Int64(totals.Rows[0][4]), store.Int64(totals.Rows[0][5])
 	if !from.IsZero() {
 		first = from.Unix()
 	}
@@ -364,24 +365,6 @@ func rowMap(res *Result) map[string]any {
 		m[c] = res.Rows[0][i]
 	}
 	return m
-}
-
-func toInt(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int32:
-		return int64(x)
-	case int:
-		return int64(x)
-	case uint32:
-		return int64(x)
-	case uint64:
-		return int64(x)
-	case float64:
-		return int64(x)
-	}
-	return 0
 }
 
 // queryRequest is the body of POST /api/v1/query.

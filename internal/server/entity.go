@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/flowhunt/flowhunt/internal/store"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -65,7 +66,7 @@ func (s *Server) handleEntity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out["totals"] = rowMap(totals)
-	first, last := toInt(totals.Rows[0][3]), toInt(totals.Rows[0][4])
+	first, last := store.Int64(totals.Rows[0][3]), store.Int64(totals.Rows[0][4])
 	if !from.IsZero() {
 		first = from.Unix()
 	}
