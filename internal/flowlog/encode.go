@@ -78,30 +78,9 @@ func appendJSONText(dst []byte, r *Record, l Layout) []byte {
 	return appendJSONBytes(dst, r.AppendText(scratch[:0], l))
 }
 
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			dst = appendJSONEscape(dst, c)
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
-}
+// appendJSONString appends s as a JSON string. It serves the envelope's
+// names (a few per object), so the copy to bytes costs nothing that matters.
+func appendJSONString(dst []byte, s string) []byte { return appendJSONBytes(dst, []byte(s)) }
 
 func appendJSONBytes(dst, s []byte) []byte {
 	dst = append(dst, '"')
