@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,45 +13,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
+	"github.com/flowhunt/flowhunt/internal/enrich/enrichtest"
 	"github.com/flowhunt/flowhunt/internal/flowlog"
 )
-
-// writeDB builds a small MaxMind database: each network gets value(i).
-func writeDB(t testing.TB, path, dbType string, nets []string, value func(i int) mmdbtype.Map) {
-	t.Helper()
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, RecordSize: 24, IncludeReservedNetworks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, n := range nets {
-		_, ipn, err := net.ParseCIDR(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tree.Insert(ipn, value(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var buf bytes.Buffer
-	if _, err := tree.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func testDBs(t testing.TB, nets []string) (country, asn string) {
 	dir := t.TempDir()
 	country, asn = filepath.Join(dir, "country.mmdb"), filepath.Join(dir, "asn.mmdb")
 	codes := []string{"DE", "US", "BR", "JP", "NL"}
-	writeDB(t, country, "GeoLite2-Country", nets, func(i int) mmdbtype.Map {
+	enrichtest.WriteMMDB(t, country, "GeoLite2-Country", nets, func(i int) mmdbtype.Map {
 		return mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(codes[i%len(codes)])}}
 	})
-	writeDB(t, asn, "GeoLite2-ASN", nets, func(i int) mmdbtype.Map {
+	enrichtest.WriteMMDB(t, asn, "GeoLite2-ASN", nets, func(i int) mmdbtype.Map {
 		return mmdbtype.Map{"autonomous_system_number": mmdbtype.Uint32(64500 + i), "autonomous_system_organization": mmdbtype.String(fmt.Sprintf("Example Net %d", i))}
 	})
 	return country, asn

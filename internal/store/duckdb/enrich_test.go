@@ -1,48 +1,21 @@
 package duckdb
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/flowhunt/flowhunt/internal/enrich"
+	"github.com/flowhunt/flowhunt/internal/enrich/enrichtest"
 	"github.com/flowhunt/flowhunt/internal/flowlog"
 	"github.com/flowhunt/flowhunt/internal/source"
 )
-
-// writeMMDB builds a MaxMind-format database: network i gets value(i).
-func writeMMDB(t testing.TB, path, dbType string, nets []string, value func(i int) mmdbtype.Map) {
-	t.Helper()
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, RecordSize: 24, IncludeReservedNetworks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, n := range nets {
-		_, ipn, err := net.ParseCIDR(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tree.Insert(ipn, value(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var buf bytes.Buffer
-	if _, err := tree.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // testEnricher builds geo and ASN databases over nets (countries cycle
 // through DE, US, BR, JP, NL; ASNs count from 64500) and an intel list.
@@ -51,10 +24,10 @@ func testEnricher(t testing.TB, nets []string, intel string) *enrich.Enricher {
 	dir := t.TempDir()
 	country, asn, list := filepath.Join(dir, "country.mmdb"), filepath.Join(dir, "asn.mmdb"), filepath.Join(dir, "blocklist.txt")
 	codes := []string{"DE", "US", "BR", "JP", "NL"}
-	writeMMDB(t, country, "GeoLite2-Country", nets, func(i int) mmdbtype.Map {
+	enrichtest.WriteMMDB(t, country, "GeoLite2-Country", nets, func(i int) mmdbtype.Map {
 		return mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(codes[i%len(codes)])}}
 	})
-	writeMMDB(t, asn, "GeoLite2-ASN", nets, func(i int) mmdbtype.Map {
+	enrichtest.WriteMMDB(t, asn, "GeoLite2-ASN", nets, func(i int) mmdbtype.Map {
 		return mmdbtype.Map{"autonomous_system_number": mmdbtype.Uint32(64500 + i), "autonomous_system_organization": mmdbtype.String(fmt.Sprintf("Example Net %d", i))}
 	})
 	if err := os.WriteFile(list, []byte(intel), 0o644); err != nil {
