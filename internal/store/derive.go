@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/flowhunt/flowhunt/internal/flowlog"
+	"github.com/flowhunt/flowhunt/internal/source"
 )
 
 // Derived holds the derived columns of one flowlog.Batch, computed once in
@@ -161,4 +162,13 @@ func (n *Networks) Has6(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// ObjectDay is the partition of an object's records that carry no start or
+// end time: the day its S3 key names, else the epoch.
+func ObjectDay(key string) int32 {
+	if t, _, ok := source.KeyTime(key); ok {
+		return int32(FloorDiv(t.Unix(), 86400))
+	}
+	return 0
 }

@@ -315,10 +315,7 @@ func (w *worker) decode(ctx context.Context, j job) (pendingObject, error) {
 		return p, err
 	}
 	defer rc.Close()
-	fallback := int32(0)
-	if t, _, ok := source.KeyTime(j.obj.Key); ok {
-		fallback = int32(store.FloorDiv(t.Unix(), 86400))
-	}
+	fallback := store.ObjectDay(j.obj.Key)
 	emit := func(b *flowlog.Batch) error {
 		w.append(b, j.obj.Key, fallback)
 		return nil

@@ -292,10 +292,7 @@ func (wk *worker) decode(ctx context.Context, j job) (objectResult, error) {
 		return res, err
 	}
 	defer rc.Close()
-	fallback := int32(0)
-	if t, _, ok := source.KeyTime(j.obj.Key); ok {
-		fallback = int32(store.FloorDiv(t.Unix(), 86400))
-	}
+	fallback := store.ObjectDay(j.obj.Key)
 	emit := func(b *flowlog.Batch) error {
 		if err := wk.write(b, j.obj.Key, fallback); err != nil {
 			return &fatalError{err}
