@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
+# whole-object gunzip (internal/inflate) loads Debian's libdeflate0 at run time
+./scripts/deps.sh libdeflate0
 # the console's browser tests (internal/server/local) drive Debian's headless chromium
 ./scripts/deps.sh chromium
 # the ClickHouse tests (internal/store/clickhouse, cmd/flowhunt) start a two-shard

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"syscall"
 )
@@ -74,7 +75,9 @@ func main() {
 		os.Exit(exitUsage)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startProfile(os.Getenv("FLOWHUNT_CPUPROFILE"))
 	err := cmd.run(ctx, os.Args[2:])
+	stopProfile()
 	stop()
 	if err == nil {
 		os.Exit(exitOK)
@@ -94,6 +97,32 @@ func main() {
 		os.Exit(exitUsage)
 	}
 	os.Exit(exitError)
+}
+
+// startProfile writes a CPU profile of the command to path (when set) for
+// `go tool pprof`; the returned function ends it. A profile that cannot be
+// written is reported and the command runs without it.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "flowhunt: no CPU profile: %v\n", err)
+		if f != nil {
+			f.Close()
+		}
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "flowhunt: CPU profile %s: %v\n", path, err)
+		}
+	}
 }
 
 // newFlags returns a flag set for a command that reports errors instead of

@@ -155,6 +155,9 @@ func (d *decoder) run(ctx context.Context, r io.Reader) error {
 	}
 	defer closeSrc()
 	format := d.opts.Format
+	if w, ok := src.(*wholeSource); ok && format == FormatAuto {
+		format = sniff(w.data[:min(len(w.data), 512)])
+	}
 	if format == FormatAuto {
 		if d.sniffBuf == nil {
 			d.sniffBuf = bufio.NewReaderSize(src, 4096)

@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 
 	kgzip "github.com/klauspost/compress/gzip"
+
+	"github.com/flowhunt/flowhunt/internal/inflate"
 )
 
 const good = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"
@@ -347,3 +351,60 @@ func TestDecodeConcurrent(t *testing.T) {
 type iotestErrReader struct{}
 
 func (iotestErrReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// TestGzipWholeAndStreamingAgree decodes gzip objects, good and damaged,
+// inflated whole (libdeflate) and streamed (klauspost): records, rejects,
+// counters and errors must be the same.
+func TestGzipWholeAndStreamingAgree(t *testing.T) {
+	if !inflate.Available() {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("libdeflate.so.0 cannot be loaded; scripts/deps.sh installs Debian's libdeflate0")
+		}
+		t.Skip("libdeflate.so.0 is not installed")
+	}
+	body := DefaultLayout.Header() + "\n" + strings.Repeat(good+"\n", 3000)
+	full := gz(body)
+	crc := append([]byte(nil), full...)
+	crc[len(crc)-5] ^= 0xff
+	objects := map[string][]byte{
+		"one member":       full,
+		"two members":      gz(body, strings.Repeat(good+"\r\n", 7)),
+		"empty member":     gz("", body, ""),
+		"bad lines":        gz(body + "2 123 eni-x 10.0.0.1\n" + strings.Repeat("x", 5000) + "\n\n" + good),
+		"cloudwatch":       gz(`{"timestamp":1620000000000,"message":"` + good + `"}` + "\n"),
+		"truncated":        full[:len(full)/2],
+		"header cut":       full[:5],
+		"bad checksum":     crc,
+		"trailing garbage": append(append([]byte(nil), full...), "garbage"...),
+	}
+	type result struct {
+		recs    []Record
+		rejects []Reject
+		st      Stats
+		err     string
+	}
+	run := func(data []byte) result {
+		recs, rejects, st, err := decodeAll(t, data, DecodeOptions{Object: "o.gz", MaxLineBytes: 200})
+		r := result{recs: recs, rejects: rejects, st: st}
+		if err != nil {
+			r.err = err.Error()
+		}
+		return r
+	}
+	defer func() { inflateObjects = true }()
+	for name, data := range objects {
+		inflateObjects = true
+		whole := run(data)
+		inflateObjects = false
+		stream := run(data)
+		if whole.err != stream.err || whole.st != stream.st || !reflect.DeepEqual(whole.rejects, stream.rejects) || len(whole.recs) != len(stream.recs) {
+			t.Fatalf("%s: whole %d records %+v %v %q; streaming %d records %+v %v %q", name,
+				len(whole.recs), whole.st, whole.rejects, whole.err, len(stream.recs), stream.st, stream.rejects, stream.err)
+		}
+		for i := range whole.recs {
+			if !whole.recs[i].Equal(&stream.recs[i]) {
+				t.Fatalf("%s: record %d differs", name, i)
+			}
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/flowhunt/flowhunt/internal/inflate"
 )
 
 // decoder holds the state of one Decode call: the layout in force, the batch
@@ -25,10 +27,13 @@ type decoder struct {
 	inBuf    *bufio.Reader // object bytes, to look for the gzip magic
 	sniffBuf *bufio.Reader // decompressed bytes, to sniff the format
 	textBuf  []byte        // blocks of text being cut into lines
-	header   []byte        // last header line, whose layout is in force
-	msgBuf   []byte        // unescaped JSON message
-	scratch  []byte        // unescaped JSON strings while scanning envelopes
-	env      envMessages   // messages of one subscription envelope
+	inflater *inflate.Decompressor
+	comp     []byte      // a whole gzip object, for the inflater
+	whole    []byte      // its decompressed bytes
+	header   []byte      // last header line, whose layout is in force
+	msgBuf   []byte      // unescaped JSON message
+	scratch  []byte      // unescaped JSON strings while scanning envelopes
+	env      envMessages // messages of one subscription envelope
 }
 
 // setLayout switches to layout l, emitting the records of the previous one.
@@ -234,6 +239,9 @@ func isDigits(b []byte) bool {
 // decodeText reads S3 text: blocks cut at the last newline, each line
 // decoded in place.
 func (d *decoder) decodeText(ctx context.Context, r io.Reader) error {
+	if w, ok := r.(*wholeSource); ok {
+		return d.decodeWhole(ctx, w.data)
+	}
 	size := 1 << 20
 	if 4*d.opts.MaxLineBytes > size {
 		size = 4 * d.opts.MaxLineBytes
@@ -303,4 +311,27 @@ func (d *decoder) decodeText(ctx context.Context, r io.Reader) error {
 		}
 		return d.readErr(rerr)
 	}
+}
+
+// decodeWhole decodes text held whole in memory (an object inflated in one
+// call): lines are cut in place, with no copy into blocks.
+func (d *decoder) decodeWhole(ctx context.Context, data []byte) error {
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		d.stats.Lines++
+		if err := d.line(line, d.stats.Lines); err != nil {
+			return err
+		}
+		if d.stats.Lines%8192 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return d.flush()
 }

@@ -274,7 +274,7 @@ func (h *harness) measureSize(ctx context.Context, ds *bench.Dataset, work strin
 		CPU: fhCPURate, AnchorCPU: csvCPURate,
 		Goal: &bench.Goal{On: "ratio", Op: bench.AtLeast, Limit: 3, Text: ">= 3x read_csv", CPU: true}})
 	h.rep.Add(bench.Figure{Key: "ingest_floor/" + ds.Name, Name: "ingest " + ds.Name + " vs decompression floor", Unit: "rec/s",
-		Flowhunt: bench.Median(fhRate), Samples: fhRate, Anchor: bench.Median(floorRate), AnchorRuns: floorRate, AnchorName: "parallel gunzip",
+		Flowhunt: bench.Median(fhRate), Samples: fhRate, Anchor: bench.Median(floorRate), AnchorRuns: floorRate, AnchorName: floorName(),
 		CPU: fhCPURate, AnchorCPU: floorCPURate})
 	h.rep.Add(bench.Figure{Key: "ingest_zcat/" + ds.Name, Name: "ingest " + ds.Name + " vs zcat", Unit: "rec/s",
 		Flowhunt: bench.Median(fhRate), Samples: fhRate, Anchor: bench.Median(zcatRate), AnchorRuns: zcatRate, AnchorName: "zcat, one process",
