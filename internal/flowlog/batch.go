@@ -12,6 +12,26 @@ type Batch struct {
 	Str  [NumFields]Strings // values of string fields; empty where Null
 	Null [NumFields][]bool  // Null[f][i]: record i has no value for f
 	Line []int64            // line (or event/row) number of each record in its object
+
+	// Addr4 holds, for the address fields (srcaddr, dstaddr, pkt-srcaddr,
+	// pkt-dstaddr), value i as an IPv4 address: Is4Addr bit set and the
+	// address in the low 32 bits, or 0 when the value is NULL or IPv6.
+	// Decoders that parse addresses while checking them fill it, so stores
+	// need not parse them again; it is empty (len < Len) otherwise.
+	Addr4 [NumFields][]uint64
+}
+
+// Is4Addr marks an IPv4 address in Batch.Addr4.
+const Is4Addr = 1 << 32
+
+// IPv4 returns value i of address field f as an IPv4 address when the
+// decoder parsed it (ok), and whether it is one (is4).
+func (b *Batch) IPv4(f Field, i int) (ip uint32, is4, ok bool) {
+	if len(b.Addr4[f]) != b.Len {
+		return 0, false, false
+	}
+	a := b.Addr4[f][i]
+	return uint32(a), a&Is4Addr != 0, true
 }
 
 // Strings is a column of strings packed into one buffer: value i is
@@ -67,6 +87,7 @@ func (b *Batch) Reset(l Layout) {
 		b.Int[f] = b.Int[f][:0]
 		b.Null[f] = b.Null[f][:0]
 		b.Str[f].reset()
+		b.Addr4[f] = b.Addr4[f][:0]
 	}
 	b.Line = b.Line[:0]
 }
@@ -82,6 +103,9 @@ func (b *Batch) Truncate(n int) {
 			continue
 		}
 		b.Null[f] = b.Null[f][:n]
+		if len(b.Addr4[f]) > n {
+			b.Addr4[f] = b.Addr4[f][:n]
+		}
 		if fields[f].Kind.IsInt() {
 			b.Int[f] = b.Int[f][:n]
 		} else {
@@ -101,6 +125,7 @@ func (b *Batch) AppendRecord(r *Record, line int64) {
 		}
 		null := !r.Has(f)
 		b.Null[f] = append(b.Null[f], null)
+		b.Addr4[f] = b.Addr4[f][:0] // not parsed here: consumers parse the text
 		if fields[f].Kind.IsInt() {
 			b.Int[f] = append(b.Int[f], r.ints[f])
 		} else {

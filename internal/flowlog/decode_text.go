@@ -152,6 +152,43 @@ func (d *decoder) record(line []byte, no int64) string {
 	hasStart, hasEnd := false, false
 	for i := range d.cols {
 		c := &d.cols[i]
+		f := c.field
+		// Fast paths for the common values, an integer or an IPv4 address
+		// ending where the value must end: cut and parsed in one scan. Any
+		// other text takes the general path below, which says what is wrong.
+		switch c.class {
+		case classInt:
+			var v int64
+			w := 0
+			for w < len(rest) && w < 18 && rest[w]-'0' <= 9 {
+				v = v*10 + int64(rest[w]-'0')
+				w++
+			}
+			if w > 0 && v >= c.min && v <= c.max && (i == last && w == len(rest) || i != last && w < len(rest) && rest[w] == ' ') {
+				switch f {
+				case Start:
+					start, hasStart = v, true
+				case End:
+					end, hasEnd = v, true
+				}
+				b.Null[f] = append(b.Null[f], false)
+				b.Int[f] = append(b.Int[f], v)
+				if i != last {
+					rest = rest[w+1:]
+				}
+				continue
+			}
+		case classAddr:
+			if ip, w := scanIPv4(rest); w > 0 && (i == last && w == len(rest) || i != last && w < len(rest) && rest[w] == ' ') {
+				b.Null[f] = append(b.Null[f], false)
+				b.Str[f].Append(rest[:w])
+				b.Addr4[f] = append(b.Addr4[f], Is4Addr|uint64(ip))
+				if i != last {
+					rest = rest[w+1:]
+				}
+				continue
+			}
+		}
 		var tok []byte
 		if i == last {
 			tok = rest
@@ -165,7 +202,6 @@ func (d *decoder) record(line []byte, no int64) string {
 			}
 			tok, rest = rest[:j], rest[j+1:]
 		}
-		f := c.field
 		if len(tok) == 0 {
 			return d.undo(n, fmt.Sprintf("empty value for %s (value %d): two spaces in a row; %s", f, i+1, reasonCount(line, len(d.cols))))
 		}
@@ -194,6 +230,9 @@ func (d *decoder) record(line []byte, no int64) string {
 		}
 		if null {
 			b.Str[f].End = append(b.Str[f].End, uint32(len(b.Str[f].Buf)))
+			if c.class == classAddr {
+				b.Addr4[f] = append(b.Addr4[f], 0)
+			}
 			continue
 		}
 		switch c.class {
@@ -206,9 +245,14 @@ func (d *decoder) record(line []byte, no int64) string {
 				return d.undo(n, fmt.Sprintf("log-status %s is not OK, NODATA, SKIPDATA or -", quote(tok)))
 			}
 		case classAddr:
-			if !validAddr(tok) {
+			// Not a plain IPv4 address followed by a space: IPv6, or bad.
+			var a uint64
+			if ip, ok := ParseIPv4(tok); ok {
+				a = Is4Addr | uint64(ip)
+			} else if _, ok := ParseIP16(tok); !ok {
 				return d.undo(n, fmt.Sprintf("%s %s is not an IP address", f, quote(tok)))
 			}
+			b.Addr4[f] = append(b.Addr4[f], a)
 		}
 		b.Str[f].Append(tok)
 	}

@@ -41,6 +41,7 @@ func fuzzDecode(t *testing.T, format, data []byte, f Format) {
 				var r Record
 				b.Record(i, &r)
 				recs = append(recs, r)
+				checkAddr4(t, b, i)
 			}
 			if _, ok := layouts[b.Fields]; !ok {
 				layouts[b.Fields] = l
@@ -57,6 +58,27 @@ func fuzzDecode(t *testing.T, format, data []byte, f Format) {
 		}
 	}
 	roundTrip(t, l, recs)
+}
+
+// checkAddr4 checks the parsed IPv4 addresses of record i against their
+// text: the decoder parses each address once, and stores trust it.
+func checkAddr4(t *testing.T, b *Batch, i int) {
+	for _, f := range []Field{SrcAddr, DstAddr, PktSrcAddr, PktDstAddr} {
+		if !b.Has(f) {
+			continue
+		}
+		ip, is4, ok := b.IPv4(f, i)
+		if !ok {
+			t.Fatalf("record %d: %s not parsed by the decoder", i, f)
+		}
+		want, want4 := ParseIPv4(b.Str[f].Get(i))
+		if b.Null[f][i] {
+			want4 = false
+		}
+		if is4 != want4 || is4 && ip != want {
+			t.Fatalf("record %d: %s %q parsed as %v %08x", i, f, b.Str[f].Get(i), is4, ip)
+		}
+	}
 }
 
 func encodingByName(name string) func(t testing.TB, l Layout, recs []Record) []byte {

@@ -4,21 +4,28 @@ package flowlog
 // value without allocating. Leading zeros ("010.0.0.1") are refused, as
 // net/netip refuses them.
 func ParseIPv4(b []byte) (uint32, bool) {
-	var ip uint32
+	ip, n := scanIPv4(b)
+	return ip, n > 0 && n == len(b)
+}
+
+// scanIPv4 parses the dotted-quad IPv4 address at the start of b and
+// returns it with the number of bytes it spans, or n == 0 when b does not
+// start with one. What follows is the caller's to check.
+func scanIPv4(b []byte) (ip uint32, n int) {
 	i := 0
 	for part := 0; part < 4; part++ {
 		if part > 0 {
 			if i >= len(b) || b[i] != '.' {
-				return 0, false
+				return 0, 0
 			}
 			i++
 		}
 		if i >= len(b) {
-			return 0, false
+			return 0, 0
 		}
 		v := uint32(b[i] - '0')
 		if v > 9 {
-			return 0, false
+			return 0, 0
 		}
 		i++
 		if v != 0 { // a leading 0 stands alone
@@ -31,12 +38,12 @@ func ParseIPv4(b []byte) (uint32, bool) {
 				i++
 			}
 			if v > 255 {
-				return 0, false
+				return 0, 0
 			}
 		}
 		ip = ip<<8 | v
 	}
-	return ip, i == len(b)
+	return ip, i
 }
 
 // ParseIP16 parses an IPv4 or IPv6 address into 16 bytes without allocating.

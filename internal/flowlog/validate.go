@@ -70,16 +70,6 @@ func validAction(b []byte) bool {
 	return string(b) == "ACCEPT" || string(b) == "REJECT"
 }
 
-// validAddr reports whether b is an IPv4 or IPv6 address, as AWS writes
-// them in srcaddr, dstaddr, pkt-srcaddr and pkt-dstaddr.
-func validAddr(b []byte) bool {
-	if _, ok := ParseIPv4(b); ok {
-		return true
-	}
-	_, ok := ParseIP16(b)
-	return ok
-}
-
 func validStatus(b []byte) bool {
 	return string(b) == "OK" || string(b) == "NODATA" || string(b) == "SKIPDATA"
 }

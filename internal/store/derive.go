@@ -63,11 +63,11 @@ func (d *Derived) Compute(b *flowlog.Batch, nets *Networks, fallbackDay int32) {
 		var sIn, dIn, sOK, dOK bool
 		d.Has4s[i], d.Has6s[i] = false, false
 		if hasSrc && !b.Null[flowlog.SrcAddr][i] {
-			sIn, sOK = addr(b.Str[flowlog.SrcAddr].Get(i), nets, &d.Src4[i], &d.Has4s[i], &d.Src6[i], &d.Has6s[i])
+			sIn, sOK = addr(b, flowlog.SrcAddr, i, nets, &d.Src4[i], &d.Has4s[i], &d.Src6[i], &d.Has6s[i])
 		}
 		d.Has4d[i], d.Has6d[i] = false, false
 		if hasDst && !b.Null[flowlog.DstAddr][i] {
-			dIn, dOK = addr(b.Str[flowlog.DstAddr].Get(i), nets, &d.Dst4[i], &d.Has4d[i], &d.Dst6[i], &d.Has6d[i])
+			dIn, dOK = addr(b, flowlog.DstAddr, i, nets, &d.Dst4[i], &d.Has4d[i], &d.Dst6[i], &d.Has6d[i])
 		}
 		switch {
 		case !sOK || !dOK:
@@ -84,10 +84,16 @@ func (d *Derived) Compute(b *flowlog.Batch, nets *Networks, fallbackDay int32) {
 	}
 }
 
-// addr parses one address into its numeric column and says whether it is
-// internal; ok is false for text that is no address.
-func addr(text []byte, nets *Networks, v4 *uint32, has4 *bool, v6 *[16]byte, has6 *bool) (internal, ok bool) {
-	if ip, ok := flowlog.ParseIPv4(text); ok {
+// addr puts address field f of record i into its numeric column (parsed
+// by the decoder already when it is IPv4) and says whether it is internal;
+// ok is false for text that is no address.
+func addr(b *flowlog.Batch, f flowlog.Field, i int, nets *Networks, v4 *uint32, has4 *bool, v6 *[16]byte, has6 *bool) (internal, ok bool) {
+	ip, is4, parsed := b.IPv4(f, i)
+	text := b.Str[f].Get(i)
+	if !parsed {
+		ip, is4 = flowlog.ParseIPv4(text)
+	}
+	if is4 {
 		*v4, *has4 = ip, true
 		return nets.Has4(ip), true
 	}

@@ -30,24 +30,24 @@ var (
 type derived struct {
 	store.Derived
 	usStart, usEnd []int64
-	same           []bool // scratch of sameAddr
+	pkt4           []uint32 // scratch of packetAddr
+	pkt4ok         []bool
 }
 
-// sameAddr sets same[i] when field f of row i is the IPv4 address of field
-// addr (has4[i]) in the same text, as pkt-srcaddr repeats srcaddr unless a
-// NAT or a middlebox stands between; those rows can then use addr's parsed
-// value.
-func sameAddr(same []bool, b *flowlog.Batch, f, addr flowlog.Field, has4 []bool) []bool {
-	same = grow(same, b.Len)
-	if !b.Has(addr) {
-		clear(same)
-		return same
+// packetAddr returns the IPv4 addresses of pkt-srcaddr or pkt-dstaddr (f)
+// as the decoder parsed them, and where they are IPv4; without parsed
+// values (another decoder), it says no row is, and the writer looks the
+// text up in the dictionary as it is.
+func (d *derived) packetAddr(b *flowlog.Batch, f flowlog.Field) ([]uint32, []bool) {
+	d.pkt4, d.pkt4ok = grow(d.pkt4, b.Len), grow(d.pkt4ok, b.Len)
+	if len(b.Addr4[f]) != b.Len {
+		clear(d.pkt4ok)
+		return d.pkt4, d.pkt4ok
 	}
-	fs, as := &b.Str[f], &b.Str[addr]
-	for i := range same {
-		same[i] = has4[i] && !b.Null[f][i] && string(fs.Get(i)) == string(as.Get(i))
+	for i, a := range b.Addr4[f][:b.Len] {
+		d.pkt4[i], d.pkt4ok[i] = uint32(a), a&flowlog.Is4Addr != 0
 	}
-	return same
+	return d.pkt4, d.pkt4ok
 }
 
 // compute fills d for batch b. fallbackDay is the partition of records
@@ -188,12 +188,9 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, x *enrichment, idx []i
 					w.PackedIPv4(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], d.Src4, d.Has4s, idx, n)
 				case flowlog.DstAddr:
 					w.PackedIPv4(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], d.Dst4, d.Has4d, idx, n)
-				case flowlog.PktSrcAddr: // mostly srcaddr again
-					d.same = sameAddr(d.same, b, f, flowlog.SrcAddr, d.Has4s)
-					w.PackedIPv4(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], d.Src4, d.same, idx, n)
-				case flowlog.PktDstAddr:
-					d.same = sameAddr(d.same, b, f, flowlog.DstAddr, d.Has4d)
-					w.PackedIPv4(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], d.Dst4, d.same, idx, n)
+				case flowlog.PktSrcAddr, flowlog.PktDstAddr:
+					v4, is4 := d.packetAddr(b, f)
+					w.PackedIPv4(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], v4, is4, idx, n)
 				default:
 					w.Packed(ci, b.Str[f].Buf, b.Str[f].End, b.Null[f], idx, n)
 				}
