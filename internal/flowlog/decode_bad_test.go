@@ -59,9 +59,25 @@ func TestBadLines(t *testing.T) {
 	f(repl(" OK", " ok"), `log-status "ok" is not OK, NODATA, SKIPDATA or -`)
 	f(repl("1418530010 1418530070", "1418530070 1418530010"), "start 1418530070 is after end 1418530010")
 	f(repl("eni-", "eni-\xff"), "invalid UTF-8")
+	// Invalid UTF-8 is the reason wherever it stands, even in a value that
+	// is wrong anyway: a number, an address, the action, the last value.
+	f(repl(" 20641 ", " 206\xff41 "), "invalid UTF-8")
+	f(repl("172.31.16.139", "172.31.\xc0.139"), "invalid UTF-8")
+	f(repl("ACCEPT", "ACC\xe9PT"), "invalid UTF-8")
+	f(repl(" OK", " OK\xff"), "invalid UTF-8")
+	f(repl(" OK", " OK \xff"), "invalid UTF-8")
 	f(strings.Repeat("x", 300), "longer than the limit of 200 bytes")
 	f(strings.Repeat("x", 5000), "longer than the limit of 200 bytes")
 	f("{\"message\":\""+good+"\"}", "version is not a number")
+
+	// Valid UTF-8 beyond ASCII is kept in a string value.
+	recs, rejects, _, err := decodeAll(t, []byte(repl("eni-", "eni-é")+"\n"), DecodeOptions{})
+	if err != nil || len(rejects) != 0 || len(recs) != 1 {
+		t.Fatalf("non-ASCII interface-id: %d records, %v, %v", len(recs), rejects, err)
+	}
+	if v, _ := recs[0].Str(InterfaceID); v != "eni-é1235b8ca123456789" {
+		t.Fatalf("interface-id %q", v)
+	}
 }
 
 func TestValuesKept(t *testing.T) {
