@@ -11,6 +11,8 @@ import (
 	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
+
+	"github.com/flowhunt/flowhunt/internal/inflate"
 )
 
 // v5Layout is the 29 fields of versions 2 to 5, in documentation order.
@@ -112,7 +114,9 @@ func gzipBytes(p []byte) []byte {
 }
 
 // BenchmarkGunzip compares the standard library's decompressor with
-// klauspost/compress, which Decode uses. SetBytes counts decompressed bytes.
+// klauspost/compress (Decode's streaming path) and libdeflate (its
+// whole-object path, when the system has it). SetBytes counts decompressed
+// bytes.
 func BenchmarkGunzip(b *testing.B) {
 	plain := syntheticText(DefaultLayout, 8<<20)
 	comp := gzipBytes(plain)
@@ -142,6 +146,24 @@ func BenchmarkGunzip(b *testing.B) {
 				b.Fatal(err)
 			}
 			if _, err := io.Copy(io.Discard, zr); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("libdeflate", func(b *testing.B) {
+		z := inflate.NewDecompressor()
+		if z == nil {
+			b.Skip("libdeflate.so.0 is not installed")
+		}
+		defer z.Free()
+		b.SetBytes(int64(len(plain)))
+		b.ReportAllocs()
+		cpu := cpuTime()
+		defer reportCPU(b, cpu, len(plain))
+		var out []byte
+		for b.Loop() {
+			var err error
+			if out, err = z.Gunzip(out, comp, 1<<30); err != nil {
 				b.Fatal(err)
 			}
 		}

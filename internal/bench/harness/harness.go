@@ -363,7 +363,7 @@ func (h *harness) decoder(ctx context.Context, paths []string) error {
 	h.logf("decoder: %.0f MB/s per core (gunzip %.0f), %.4f allocs/record over %d passes of %.1f MB",
 		d.DecodeMBps, d.GunzipMBps, d.AllocsPerRecord, d.Passes, float64(d.TextBytes)/1e6)
 	h.rep.Add(bench.Figure{Key: "decoder_mbps", Name: "decoder, text MB/s per core", Unit: "MB/s",
-		Flowhunt: d.DecodeMBps, Anchor: d.GunzipMBps, AnchorName: "gunzip, same objects",
+		Flowhunt: d.DecodeMBps, Anchor: d.GunzipMBps, AnchorName: gunzipName() + ", same objects",
 		Goal: &bench.Goal{On: "value", Op: bench.AtLeast, Limit: 300, Text: ">= 300 MB/s"},
 		Note: fmt.Sprintf("per CPU second, %.0f MB of real objects (%d records) decoded %d times", float64(d.TextBytes)/1e6, d.Records, d.Passes)})
 	h.rep.Add(bench.Figure{Key: "decoder_allocs", Name: "decoder, allocations per record", Unit: "allocs",

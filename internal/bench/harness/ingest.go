@@ -130,13 +130,16 @@ func decompressFloor(ctx context.Context, paths []string) (int64, error) {
 	return total.Load(), firstErr
 }
 
-// floorName names the decompression floor's decompressor in reports.
-func floorName() string {
+// gunzipName names the decompressor of the floors in reports.
+func gunzipName() string {
 	if inflate.Available() {
-		return "parallel gunzip, libdeflate"
+		return "gunzip (libdeflate)"
 	}
-	return "parallel gunzip, klauspost"
+	return "gunzip (klauspost)"
 }
+
+// floorName names the decompression floor in reports.
+func floorName() string { return "parallel " + gunzipName() }
 
 // inflateFile decompresses one object whole with libdeflate, reusing the
 // buffers it returns.
