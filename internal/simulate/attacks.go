@@ -200,8 +200,8 @@ func (p *plan) planAttacks(r *rand.Rand, ips *ipPool) {
 		var cs []conn
 		var tg []string
 		i := 0
-		for _, base := range []string{"10.0.10.0", "10.0.20.0"} {
-			b := u32(netip.MustParseAddr(base))
+		for _, sn := range []string{"prod-app-a", "prod-db-a"} { // the first 256 addresses of each
+			b := u32(t.subnet(sn).CIDR.Addr())
 			for h := uint32(4); h < 255; h++ {
 				dst := addr4(b + h)
 				if dst == src.PrivateIP {

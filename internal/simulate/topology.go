@@ -187,20 +187,42 @@ func buildTopology(cfg *Config, r *rand.Rand, ips *ipPool) *Topology {
 		FlowLogID: g.id("fl", 17), Layout: flowlog.DefaultLayout, Interval: 60, index: 1}
 	t.VPCs = []*VPC{prod, shared}
 
-	sub := func(v *VPC, name, cidr string, az int, public bool) *Subnet {
-		s := &Subnet{ID: g.id("subnet", 17), Name: name, CIDR: netip.MustParsePrefix(cidr),
+	// A subnet is a /24 (slot n is 10.x.n.0/24) unless the scale puts more
+	// interfaces in one than a /24 holds: then every subnet of its VPC
+	// widens to /23, /22 or /21 at slot n << bits, so that small scales keep
+	// their addresses and subnets never overlap.
+	half := func(n int) int { return (n + 1) / 2 }
+	widen := func(need int) int {
+		bits := 0
+		for bits < 3 && need > 1<<(8+bits)-16 {
+			bits++
+		}
+		if need > 1<<(8+bits)-16 {
+			panic(fmt.Sprintf("BUG: scale %g needs %d interfaces in one subnet", cfg.Scale, need))
+		}
+		return bits
+	}
+	prodBits := widen(max(half(scaled(4, cfg.Scale)), half(scaled(6, cfg.Scale)), half(scaled(3, cfg.Scale))) + 8)
+	sharedBits := widen(scaled(2, cfg.Scale) + 8)
+	sub := func(v *VPC, name string, slot, az int, public bool) *Subnet {
+		second, bits := 0, prodBits
+		if v == shared {
+			second, bits = 1, sharedBits
+		}
+		cidr := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(second), byte(slot << bits), 0}), 24-bits)
+		s := &Subnet{ID: g.id("subnet", 17), Name: name, CIDR: cidr,
 			AZ: azs[az].az, AZID: azs[az].id, Public: public, VPC: v}
 		v.Subnets = append(v.Subnets, s)
 		return s
 	}
-	pubA := sub(prod, "prod-public-a", "10.0.0.0/24", 0, true)
-	pubB := sub(prod, "prod-public-b", "10.0.1.0/24", 1, true)
-	appA := sub(prod, "prod-app-a", "10.0.10.0/24", 0, false)
-	appB := sub(prod, "prod-app-b", "10.0.11.0/24", 1, false)
-	dbA := sub(prod, "prod-db-a", "10.0.20.0/24", 0, false)
-	dbB := sub(prod, "prod-db-b", "10.0.21.0/24", 1, false)
-	toolsA := sub(shared, "shared-tools-a", "10.1.0.0/24", 0, false)
-	anaB := sub(shared, "shared-analytics-b", "10.1.1.0/24", 1, false)
+	pubA := sub(prod, "prod-public-a", 0, 0, true)
+	pubB := sub(prod, "prod-public-b", 1, 1, true)
+	appA := sub(prod, "prod-app-a", 10, 0, false)
+	appB := sub(prod, "prod-app-b", 11, 1, false)
+	dbA := sub(prod, "prod-db-a", 20, 0, false)
+	dbB := sub(prod, "prod-db-b", 21, 1, false)
+	toolsA := sub(shared, "shared-tools-a", 0, 0, false)
+	anaB := sub(shared, "shared-analytics-b", 1, 1, false)
 
 	// Network ACLs: the default (allow all) everywhere but the database
 	// subnets, whose custom ACL admits the VPCs and return traffic only.
@@ -255,15 +277,15 @@ func buildTopology(cfg *Config, r *rand.Rand, ips *ipPool) *Topology {
 	idleSG := sg(prod, "default", "default VPC security group")
 	albSG.Ingress = []*SGRule{tcp(443, "https", any4), tcp(80, "http redirect", any4)}
 	webSG.Ingress = []*SGRule{tcp(80, "http", any4), tcp(443, "https", any4), tcp(8080, "from alb", nil, albSG),
-		tcp(22, "ssh from bastion", nil, bastionSG), tcp(9100, "node exporter", []string{"10.1.0.0/24"})}
+		tcp(22, "ssh from bastion", nil, bastionSG), tcp(9100, "node exporter", []string{toolsA.CIDR.String()})}
 	appSG.Ingress = []*SGRule{tcp(8080, "from web", nil, webSG), tcp(22, "ssh inside the vpc", []string{"10.0.0.0/16"}),
-		tcp(9100, "node exporter", []string{"10.1.0.0/24"}), {Proto: "-1", Groups: []*SecurityGroup{scanSG}, Desc: "vulnerability scanner"}}
-	dbSG.Ingress = []*SGRule{tcp(5432, "from app", nil, appSG), tcp(5432, "replication", nil, dbSG), tcp(5432, "analytics over peering", []string{"10.1.1.0/24"}),
-		tcp(22, "ssh from bastion", nil, bastionSG), tcp(9100, "node exporter", []string{"10.1.0.0/24"}),
+		tcp(9100, "node exporter", []string{toolsA.CIDR.String()}), {Proto: "-1", Groups: []*SecurityGroup{scanSG}, Desc: "vulnerability scanner"}}
+	dbSG.Ingress = []*SGRule{tcp(5432, "from app", nil, appSG), tcp(5432, "replication", nil, dbSG), tcp(5432, "analytics over peering", []string{anaB.CIDR.String()}),
+		tcp(22, "ssh from bastion", nil, bastionSG), tcp(9100, "node exporter", []string{toolsA.CIDR.String()}),
 		{Proto: "-1", Groups: []*SecurityGroup{scanSG}, Desc: "vulnerability scanner"}}
-	bastionSG.Ingress = []*SGRule{tcp(22, "ssh", any4), tcp(9100, "node exporter", []string{"10.1.0.0/24"})}
+	bastionSG.Ingress = []*SGRule{tcp(22, "ssh", any4), tcp(9100, "node exporter", []string{toolsA.CIDR.String()})}
 	legacySG.Ingress = []*SGRule{tcp(3306, "from app", nil, appSG), tcp(22, "ssh from bastion", nil, bastionSG),
-		tcp(9100, "node exporter", []string{"10.1.0.0/24"})}
+		tcp(9100, "node exporter", []string{toolsA.CIDR.String()})}
 	monSG.Ingress = []*SGRule{tcp(9090, "prometheus ui", []string{"10.0.0.0/8"})}
 	anaSG.Ingress = []*SGRule{tcp(22, "ssh", []string{"10.1.0.0/16"})}
 	scanSG.Ingress = nil
@@ -394,4 +416,16 @@ func (t *Topology) InternalCIDRs() []string {
 		}
 	}
 	return out
+}
+
+// subnet returns the subnet named name.
+func (t *Topology) subnet(name string) *Subnet {
+	for _, v := range t.VPCs {
+		for _, s := range v.Subnets {
+			if s.Name == name {
+				return s
+			}
+		}
+	}
+	panic("BUG: no subnet " + name)
 }
