@@ -60,7 +60,7 @@ func (d *decoder) decompress(r io.Reader) (io.Reader, func(), error) {
 const (
 	maxWholeCompressed = 16 << 20
 	maxWholeText       = 128 << 20
-	keepWholeBuffer    = 16 << 20 // larger buffers are not kept for the next object
+	keepWholeBuffer    = 64 << 20 // larger buffers are not kept for the next object
 )
 
 // inflateObjects turns whole-object inflation on; tests turn it off to

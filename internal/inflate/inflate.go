@@ -82,7 +82,10 @@ func (z *Decompressor) Gunzip(dst, src []byte, limit int) ([]byte, error) {
 				want = limit - len(dst)
 			}
 			if cap(dst)-len(dst) < want {
-				grown := make([]byte, len(dst), len(dst)+want)
+				// A quarter more, in whole MiB, so that a buffer reused for
+				// objects of similar sizes stops growing after the first few.
+				size := min(limit, (len(dst)+want+want/4+1<<20-1)&^(1<<20-1))
+				grown := make([]byte, len(dst), size)
 				copy(grown, dst)
 				dst = grown
 			}

@@ -358,7 +358,10 @@ func (wk *worker) write(b *flowlog.Batch, object string, fallbackDay int32) erro
 		if err != nil {
 			return err
 		}
-		return seg.write(b, &wk.der, &wk.enr, nil, object, wk.run.opts.Batch)
+		if err := seg.write(b, &wk.der, &wk.enr, nil, object, wk.run.opts.Batch); err != nil {
+			return err
+		}
+		return wk.bound()
 	}
 	for k := range wk.idx {
 		wk.idx[k] = wk.idx[k][:0]
@@ -377,6 +380,26 @@ func (wk *worker) write(b *flowlog.Batch, object string, fallbackDay int32) erro
 		if err := seg.write(b, &wk.der, &wk.enr, idx, object, wk.run.opts.Batch); err != nil {
 			return err
 		}
+	}
+	return wk.bound()
+}
+
+// bound writes out the open row group of the worker's fullest segment when
+// its segments hold more than maxBufferedRows rows in memory.
+func (wk *worker) bound() error {
+	total, fullest := 0, (*flowSegment)(nil)
+	for _, s := range wk.flows {
+		n := s.w.Buffered()
+		total += n
+		if fullest == nil || n > fullest.w.Buffered() {
+			fullest = s
+		}
+	}
+	if total <= maxBufferedRows {
+		return nil
+	}
+	if err := fullest.w.Flush(); err != nil {
+		return fmt.Errorf("cannot write segment %s: %w", fullest.seg.Path, err)
 	}
 	return nil
 }

@@ -20,6 +20,12 @@ import (
 // pages for strings, snappy pages, DuckDB-sized row groups.
 var (
 	rowGroupRows = 122880
+	// maxBufferedRows bounds the rows a worker holds in the open row
+	// groups of all its segments (one per day and layout): past it, the
+	// segment holding the most writes its row group early. It keeps an
+	// ingest's memory independent of how many days and layouts its
+	// objects mix (each buffered row costs about 200 bytes).
+	maxBufferedRows = 3 * rowGroupRows
 	// rejectCodec compresses the rejects files parquet-go writes.
 	rejectCodec compress.Codec = &snappy.Codec{}
 )

@@ -600,3 +600,56 @@ func TestCompaction(t *testing.T) {
 		t.Fatalf("count after a change = %d, want %d", got, 100*(len(paths)-1)+30)
 	}
 }
+
+// TestBufferedRowsBounded ingests objects of three days with a small
+// budget of buffered rows: row groups are written early, so a worker never
+// holds much more than the budget in memory, and every row still lands in
+// its day.
+func TestBufferedRowsBounded(t *testing.T) {
+	defer func(old int) { maxBufferedRows = old }(maxBufferedRows)
+	maxBufferedRows = 500
+	const recs = 120
+	ctx := context.Background()
+	in, data := t.TempDir(), t.TempDir()
+	for d := 0; d < 3; d++ {
+		writeObjects(t, filepath.Join(in, fmt.Sprint(d)), day0.Add(time.Duration(d)*24*time.Hour+23*time.Hour), 6, recs)
+	}
+	s := openStore(t, data)
+	sum, err := s.Ingest(ctx, localSource(t, in, source.TimeRange{}), IngestOptions{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Records != 3*6*recs {
+		t.Fatalf("ingested %d records, want %d", sum.Records, 3*6*recs)
+	}
+	r, err := s.Reader(ctx, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for d := 0; d < 3; d++ {
+		day := day0.Add(time.Duration(d) * 24 * time.Hour).Format("2006-01-02")
+		if got := readerInt(t, r, "SELECT count(*) FROM vpc_flow_logs WHERE date = DATE '"+day+"'"); got != 6*recs {
+			t.Errorf("%s: %d rows, want %d", day, got, 6*recs)
+		}
+	}
+	m, err := s.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, largest := 0, int64(0)
+	for _, seg := range m.Segments {
+		if seg.Kind != KindFlows {
+			continue
+		}
+		path := quoteString(filepath.Join(data, filepath.FromSlash(seg.Path)))
+		groups += int(readerInt(t, r, "SELECT count(DISTINCT row_group_id) FROM parquet_metadata("+path+")"))
+		if n := readerInt(t, r, "SELECT max(row_group_num_rows) FROM parquet_metadata("+path+")"); n > largest {
+			largest = n
+		}
+	}
+	// A batch of one object lands before the budget is checked.
+	if largest > int64(maxBufferedRows+recs) || groups < 3*6*recs/(maxBufferedRows+recs) {
+		t.Fatalf("%d row groups, the largest of %d rows: the budget of %d buffered rows was not kept", groups, largest, maxBufferedRows)
+	}
+}

@@ -542,7 +542,11 @@ func (w *Writer) Advance(n int) error {
 	return w.err
 }
 
-// Flush writes the open row group.
+// Buffered returns the rows of the open row group, held in memory until
+// it is written.
+func (w *Writer) Buffered() int { return w.rows }
+
+// Flush writes the open row group (a short one when called early).
 func (w *Writer) Flush() error {
 	if w.err != nil || w.rows == 0 {
 		return w.err
