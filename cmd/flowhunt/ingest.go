@@ -65,7 +65,7 @@ func runIngest(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	limitIngestMemory()
+	defer limitIngestMemory()()
 	if *output != "table" && *output != "json" {
 		return fmt.Errorf("%w: --output must be table or json", errUsage)
 	}
@@ -281,8 +281,12 @@ func cutText(s string, n int) string {
 // the heap is mostly large pointer-free buffers.
 const ingestMemoryLimit = 640 << 20
 
-func limitIngestMemory() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(ingestMemoryLimit)
+// limitIngestMemory sets the limit and returns what puts the previous one
+// back (other verbs run in the same process in `flowhunt demo`).
+func limitIngestMemory() func() {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
 	}
+	old := debug.SetMemoryLimit(ingestMemoryLimit)
+	return func() { debug.SetMemoryLimit(old) }
 }
