@@ -117,13 +117,15 @@ func (s *Server) timeRange(r *http.Request) (from, to time.Time, err error) {
 func rangeWhere(from, to time.Time) (string, []any) {
 	var conds []string
 	var args []any
+	// "start" is whole seconds: start >= from exactly when start >=
+	// ceil(from), the same rows the reader's range keeps.
 	if !from.IsZero() {
 		conds = append(conds, `"start" >= ?`)
-		args = append(args, from.Unix())
+		args = append(args, ceilUnix(from))
 	}
 	if !to.IsZero() {
 		conds = append(conds, `"start" < ?`)
-		args = append(args, to.Unix())
+		args = append(args, ceilUnix(to))
 	}
 	if len(conds) == 0 {
 		return "TRUE", nil
@@ -131,13 +133,38 @@ func rangeWhere(from, to time.Time) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
-// reader opens a store reader for the request's time range.
+func ceilUnix(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
+}
+
+// reader returns a store reader for the request's time range, one kept
+// from an earlier request when the store has not changed since.
 func (s *Server) reader(ctx context.Context, from, to time.Time) (Reader, error) {
-	rd, err := s.deps.Store.Reader(ctx, from, to)
+	rd, err := s.readers.get(ctx, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open store: %w", err)
 	}
 	return rd, nil
+}
+
+// dayReader is reader over the whole UTC days [from, to) touches, for
+// handlers whose every query filters the range itself (rangeWhere): a
+// range relative to now then maps to the same reader all day long.
+func (s *Server) dayReader(ctx context.Context, from, to time.Time) (Reader, error) {
+	if !from.IsZero() {
+		from = from.UTC().Truncate(24 * time.Hour)
+	}
+	if !to.IsZero() {
+		if d := to.UTC().Truncate(24 * time.Hour); d.Before(to) {
+			to = d.Add(24 * time.Hour)
+		} else {
+			to = d
+		}
+	}
+	return s.reader(ctx, from, to)
 }
 
 // queryRows runs internal (trusted, parameterised) SQL and returns its rows
@@ -254,7 +281,7 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	rd, err := s.reader(ctx, from, to)
+	rd, err := s.dayReader(ctx, from, to)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err)
 		return

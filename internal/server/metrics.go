@@ -107,11 +107,18 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		{"flowhunt_hunt_errors_total", "Scheduled hunts that failed.", &m.huntErrors},
 		{"flowhunt_webhook_posts_total", "Findings posted to the webhook.", &m.webhookPosts},
 		{"flowhunt_webhook_errors_total", "Webhook posts that failed.", &m.webhookErrors},
+		{"flowhunt_readers_opened_total", "Store readers opened for API requests.", &s.readers.opened},
+		{"flowhunt_readers_reused_total", "API requests served by a reader kept from an earlier request.", &s.readers.reused},
 	}
 	for _, c := range simple {
 		writeMetric(w, c.name, "counter", c.help)
 		fmt.Fprintf(w, "%s %d\n", c.name, c.v.Load())
 	}
+	open, idle := s.readers.stats()
+	writeMetric(w, "flowhunt_readers_open", "gauge", "Store readers open now, serving a request or idle.")
+	fmt.Fprintf(w, "flowhunt_readers_open %d\n", open)
+	writeMetric(w, "flowhunt_readers_idle", "gauge", "Store readers kept idle for the next request.")
+	fmt.Fprintf(w, "flowhunt_readers_idle %d\n", idle)
 	writeMetric(w, "flowhunt_query_duration_seconds", "histogram", "Latency of API queries.")
 	m.queryMu.Lock()
 	h := m.queryDur

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -29,6 +30,10 @@ type Config struct {
 	MaxRows        int           // rows of a query result; default 10 000
 	QueryTimeout   time.Duration // deadline of one query; default 60 s
 	HandlerTimeout time.Duration // deadline of any other handler; default 2 min
+	// MaxReaders bounds the store readers open at once, idle or serving a
+	// request (each is a query engine of its own); a request waits for one
+	// past it. Default 2×GOMAXPROCS, at least 4.
+	MaxReaders int
 
 	HuntEvery   time.Duration // re-run hunts this often; 0 disables
 	WatchEvery  time.Duration // poll the watcher this often; default 1 min when a watcher is set
@@ -62,6 +67,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HandlerTimeout <= 0 {
 		c.HandlerTimeout = 2 * time.Minute
+	}
+	if c.MaxReaders <= 0 {
+		c.MaxReaders = max(4, 2*runtime.GOMAXPROCS(0))
 	}
 	if c.WatchEvery <= 0 {
 		c.WatchEvery = time.Minute
@@ -98,6 +106,7 @@ type Server struct {
 	token   string
 	metrics *metrics
 	mux     *http.ServeMux
+	readers *readerPool
 
 	mu           sync.Mutex
 	known        map[string]bool // finding ids already seen, for the webhook
@@ -121,6 +130,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Now = time.Now
 	}
 	s := &Server{cfg: cfg, deps: deps, metrics: newMetrics(), known: map[string]bool{}}
+	s.readers = newReaderPool(deps.Store, cfg.MaxReaders)
 	if !cfg.NoAuth {
 		s.token = cfg.Token
 		if s.token == "" {
@@ -136,6 +146,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.routes()
 	return s, nil
+}
+
+// Close closes the store readers kept between requests; a reader serving a
+// request is closed when the request ends. Serve calls it on shutdown.
+func (s *Server) Close() error {
+	s.readers.close()
+	return nil
 }
 
 // Token returns the token clients must send ("" without auth).
@@ -189,6 +206,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(addr str
 	}
 	cancel()
 	wg.Wait()
+	s.Close()
 	if errors.Is(serr, http.ErrServerClosed) {
 		serr = nil
 	}

@@ -30,6 +30,7 @@ type env struct {
 	url     string
 	backend *local.Backend
 	gen     string
+	srv     *server.Server
 }
 
 // newEnv generates a few hours of traffic, ingests it, hunts it and starts
@@ -78,8 +79,8 @@ func newEnv(t testing.TB, hours int, scale float64, hunt bool) *env {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return &env{url: ts.URL, backend: b, gen: gen}
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	return &env{url: ts.URL, backend: b, gen: gen, srv: srv}
 }
 
 func (e *env) query(t testing.TB, sql string) ([][]any, error) {

@@ -81,6 +81,11 @@ func (b *Backend) Store() *duckdb.Store { return b.store }
 // (inventory, watched sources) are left out.
 func (b *Backend) Deps() server.Deps {
 	d := server.Deps{Store: b, Query: b, Ingester: b, Findings: b, Hunter: b}
+	if b.store == nil {
+		// A served backend has no manifest generation to key readers by:
+		// the server opens a reader per request.
+		d.Store = readerOnly{b}
+	}
 	if b.cfg.Inventory != nil {
 		d.Auditor = b
 		d.Inventory = b
@@ -97,6 +102,20 @@ func (b *Backend) Reader(ctx context.Context, from, to time.Time) (server.Reader
 		return b.be.OpenReader(ctx, store.ReaderOptions{From: from, To: to, Setup: query.DuckDBSetup()})
 	}
 	return b.store.Reader(ctx, duckdb.ReaderOptions{From: from, To: to, Setup: query.DuckDBSetup()})
+}
+
+// Generation is the embedded store's manifest generation, which every
+// commit (this server's or another process's) raises: the server keeps
+// readers between requests while it stays the same.
+func (b *Backend) Generation(ctx context.Context) (int64, error) {
+	return b.store.Generation()
+}
+
+// readerOnly hides Generation from the server.
+type readerOnly struct{ b *Backend }
+
+func (r readerOnly) Reader(ctx context.Context, from, to time.Time) (server.Reader, error) {
+	return r.b.Reader(ctx, from, to)
 }
 
 // Run runs a user query through internal/query.
