@@ -380,6 +380,13 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	if res, err := queryRows(ctx, rd, 50, `SELECT * FROM ingested_objects LIMIT 50`); err == nil {
 		out["recent_objects"] = res
 	}
+	if s.deps.Ingester != nil {
+		bad, lost := s.badLines.recent()
+		out["firehose_bad_lines"] = bad
+		if lost > 0 {
+			out["firehose_bad_lines_unread"] = lost
+		}
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 

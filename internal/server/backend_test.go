@@ -138,7 +138,7 @@ func (b *memBackend) IngestObject(ctx context.Context, obj server.Object) (serve
 		return server.IngestResult{Duplicate: true}, nil
 	}
 	var recs []flowlog.Record
-	var rejects int64
+	var bad []server.BadLine
 	_, err := flowlog.Decode(ctx, bytes.NewReader(obj.Body), flowlog.DecodeOptions{Object: obj.Key, Layout: flowlog.DefaultLayout, Format: flowlog.FormatText},
 		func(bt *flowlog.Batch) error {
 			for i := 0; i < bt.Len; i++ {
@@ -147,7 +147,10 @@ func (b *memBackend) IngestObject(ctx context.Context, obj server.Object) (serve
 				recs = append(recs, r)
 			}
 			return nil
-		}, func(flowlog.Reject) error { rejects++; return nil })
+		}, func(r flowlog.Reject) error {
+			bad = append(bad, server.BadLine{Line: r.Line, Reason: r.Reason})
+			return nil
+		})
 	if err != nil {
 		return server.IngestResult{}, err
 	}
@@ -181,7 +184,7 @@ func (b *memBackend) IngestObject(ctx context.Context, obj server.Object) (serve
 		return server.IngestResult{}, err
 	}
 	b.objects[obj.Key] = true
-	return server.IngestResult{Records: int64(len(recs)), Rejects: rejects}, nil
+	return server.IngestResult{Records: int64(len(recs)), Rejects: int64(len(bad)), BadLines: bad}, nil
 }
 
 // Findings.

@@ -44,8 +44,20 @@ type Object struct {
 // IngestResult tells what storing one object did.
 type IngestResult struct {
 	Records   int64 `json:"records"`
-	Rejects   int64 `json:"rejects"`
+	Rejects   int64 `json:"rejects"` // lines of this object that went to the rejects table
 	Duplicate bool  `json:"duplicate"`
+	// BadLines are this object's rejected lines, when the ingester can
+	// tell them (Rejects counts them either way).
+	BadLines []BadLine `json:"bad_lines,omitempty"`
+	// BadLinesError says why BadLines could not be read back; the object
+	// is stored all the same.
+	BadLinesError string `json:"bad_lines_error,omitempty"`
+}
+
+// BadLine is one line of an object that could not be decoded.
+type BadLine struct {
+	Line   int64  `json:"line"` // 1-based, counted in the object as ingested
+	Reason string `json:"reason"`
 }
 
 // Result is a bounded query result.

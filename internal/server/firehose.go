@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -89,7 +91,7 @@ func (s *Server) handleFirehose(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 170*time.Second) // Firehose waits 3 minutes
 	defer cancel()
-	obj, n, ferr := s.readFirehose(w, r, reqID)
+	obj, ends, ferr := s.readFirehose(w, r, reqID)
 	if ferr != nil {
 		if reqID == "" && obj.Key != "" {
 			reqID = obj.Key
@@ -105,27 +107,88 @@ func (s *Server) handleFirehose(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !res.Duplicate {
-		s.metrics.firehoseRecords.Add(int64(n))
+		s.metrics.firehoseRecords.Add(int64(len(ends)))
 		s.metrics.ingestObjects.Add(1)
 		s.metrics.ingestRecords.Add(res.Records)
 		s.metrics.ingestRejects.Add(res.Rejects)
+		s.badLines.add(reqID, ends, res, s.deps.Now())
 	}
 	reply(http.StatusOK, nil)
 }
 
+// maxBadLines is how many bad Firehose lines GET /api/v1/ingest keeps.
+const maxBadLines = 100
+
+// FirehoseBadLine is a line of an accepted Firehose request that went to
+// the rejects table, with the request and the record that carried it.
+type FirehoseBadLine struct {
+	RequestID string    `json:"request_id"`
+	Record    int       `json:"record"` // 0-based index in the request's records
+	Line      int64     `json:"line"`   // 1-based line of the stored object firehose/<request id>
+	Reason    string    `json:"reason"`
+	At        time.Time `json:"at"`
+}
+
+// badLines keeps the most recent bad Firehose lines.
+type badLines struct {
+	mu    sync.Mutex
+	lines []FirehoseBadLine // oldest first, at most maxBadLines
+	lost  int64             // requests whose bad lines could not be read back
+}
+
+// add records the bad lines of one stored request; ends[i] is the number
+// of lines records 0..i unwrapped to.
+func (b *badLines) add(reqID string, ends []int, res IngestResult, now time.Time) {
+	if len(res.BadLines) == 0 && res.BadLinesError == "" {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if res.BadLinesError != "" {
+		b.lost++
+	}
+	for _, bl := range res.BadLines {
+		b.lines = append(b.lines, FirehoseBadLine{RequestID: reqID, Record: recordOf(ends, bl.Line), Line: bl.Line, Reason: bl.Reason, At: now.UTC()})
+	}
+	if n := len(b.lines) - maxBadLines; n > 0 {
+		b.lines = append(b.lines[:0], b.lines[n:]...)
+	}
+}
+
+// recent returns the kept bad lines, newest first.
+func (b *badLines) recent() ([]FirehoseBadLine, int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]FirehoseBadLine, len(b.lines))
+	for i, l := range b.lines {
+		out[len(out)-1-i] = l
+	}
+	return out, b.lost
+}
+
+// recordOf returns the record that unwrapped to 1-based line, or -1.
+func recordOf(ends []int, line int64) int {
+	i := sort.SearchInts(ends, int(line))
+	if i == len(ends) || line < 1 {
+		return -1
+	}
+	return i
+}
+
 // readFirehose reads, checks and unwraps a Firehose request into one object
 // of flow record lines. Nothing is stored before the whole request checks
-// out. obj.Key is the request id.
-func (s *Server) readFirehose(w http.ResponseWriter, r *http.Request, reqID string) (Object, int, *firehoseError) {
+// out. obj.Key is the request id; ends[i] is the number of lines records
+// 0..i unwrapped to, so that a bad line can be traced to its record.
+func (s *Server) readFirehose(w http.ResponseWriter, r *http.Request, reqID string) (Object, []int, *firehoseError) {
 	limit := s.cfg.FirehoseMaxBody
 	if r.ContentLength > limit {
-		return Object{}, 0, &firehoseError{http.StatusRequestEntityTooLarge, fmt.Errorf("cannot accept firehose request %s: body of %d bytes exceeds %d", reqID, r.ContentLength, limit)}
+		return Object{}, nil, &firehoseError{http.StatusRequestEntityTooLarge, fmt.Errorf("cannot accept firehose request %s: body of %d bytes exceeds %d", reqID, r.ContentLength, limit)}
 	}
 	var body io.Reader = http.MaxBytesReader(w, r.Body, limit)
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			return Object{}, 0, &firehoseError{http.StatusBadRequest, fmt.Errorf("cannot decompress firehose request %s: %w", reqID, err)}
+			return Object{}, nil, &firehoseError{http.StatusBadRequest, fmt.Errorf("cannot decompress firehose request %s: %w", reqID, err)}
 		}
 		defer zr.Close()
 		body = io.LimitReader(zr, limit+1)
@@ -134,51 +197,56 @@ func (s *Server) readFirehose(w http.ResponseWriter, r *http.Request, reqID stri
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return Object{}, 0, &firehoseError{http.StatusRequestEntityTooLarge, fmt.Errorf("cannot accept firehose request %s: body exceeds %d bytes", reqID, limit)}
+			return Object{}, nil, &firehoseError{http.StatusRequestEntityTooLarge, fmt.Errorf("cannot accept firehose request %s: body exceeds %d bytes", reqID, limit)}
 		}
-		return Object{}, 0, &firehoseError{http.StatusBadRequest, fmt.Errorf("cannot read firehose request %s: %w", reqID, err)}
+		return Object{}, nil, &firehoseError{http.StatusBadRequest, fmt.Errorf("cannot read firehose request %s: %w", reqID, err)}
 	}
 	if int64(len(raw)) > limit {
-		return Object{}, 0, &firehoseError{http.StatusRequestEntityTooLarge, fmt.Errorf("cannot accept firehose request %s: decompressed body exceeds %d bytes", reqID, limit)}
+		return Object{}, nil, &firehoseError{http.StatusRequestEntityTooLarge, fmt.Errorf("cannot accept firehose request %s: decompressed body exceeds %d bytes", reqID, limit)}
 	}
 	var req firehoseRequest
 	if err := json.Unmarshal(raw, &req); err != nil {
-		return Object{}, 0, &firehoseError{http.StatusBadRequest, fmt.Errorf("cannot parse firehose request %s: %w", reqID, err)}
+		return Object{}, nil, &firehoseError{http.StatusBadRequest, fmt.Errorf("cannot parse firehose request %s: %w", reqID, err)}
 	}
 	if reqID == "" {
 		reqID = req.RequestID
 	}
 	if reqID == "" {
-		return Object{}, 0, &firehoseError{http.StatusBadRequest, errors.New("cannot accept firehose request: no request id (X-Amz-Firehose-Request-Id header or requestId field)")}
+		return Object{}, nil, &firehoseError{http.StatusBadRequest, errors.New("cannot accept firehose request: no request id (X-Amz-Firehose-Request-Id header or requestId field)")}
 	}
 	if req.RequestID != "" && req.RequestID != reqID {
-		return Object{Key: reqID}, 0, &firehoseError{http.StatusBadRequest, fmt.Errorf("cannot accept firehose request %s: body requestId %q differs from the header", reqID, cut(req.RequestID, 64))}
+		return Object{Key: reqID}, nil, &firehoseError{http.StatusBadRequest, fmt.Errorf("cannot accept firehose request %s: body requestId %q differs from the header", reqID, cut(req.RequestID, 64))}
 	}
 	if len(reqID) > maxRequestIDLen || !printable(reqID) {
-		return Object{}, 0, &firehoseError{http.StatusBadRequest, fmt.Errorf("cannot accept firehose request: request id %q is not a printable id of at most %d bytes", cut(reqID, 64), maxRequestIDLen)}
+		return Object{}, nil, &firehoseError{http.StatusBadRequest, fmt.Errorf("cannot accept firehose request: request id %q is not a printable id of at most %d bytes", cut(reqID, 64), maxRequestIDLen)}
 	}
 	if req.Records == nil {
-		return Object{Key: reqID}, 0, &firehoseError{http.StatusBadRequest, fmt.Errorf("cannot accept firehose request %s: no records field", reqID)}
+		return Object{Key: reqID}, nil, &firehoseError{http.StatusBadRequest, fmt.Errorf("cannot accept firehose request %s: no records field", reqID)}
 	}
 	if len(req.Records) > maxFirehoseRecords {
-		return Object{Key: reqID}, 0, &firehoseError{http.StatusRequestEntityTooLarge, fmt.Errorf("cannot accept firehose request %s: %d records exceed %d", reqID, len(req.Records), maxFirehoseRecords)}
+		return Object{Key: reqID}, nil, &firehoseError{http.StatusRequestEntityTooLarge, fmt.Errorf("cannot accept firehose request %s: %d records exceed %d", reqID, len(req.Records), maxFirehoseRecords)}
 	}
 	out := make([]byte, 0, len(raw)*3/4)
+	ends := make([]int, len(req.Records))
+	lines := 0
 	for i, rec := range req.Records {
 		if len(rec.Data) > maxFirehoseRecordData {
-			return Object{Key: reqID}, 0, &firehoseError{http.StatusRequestEntityTooLarge, fmt.Errorf("cannot accept firehose request %s: record %d exceeds %d bytes", reqID, i, maxFirehoseRecordData)}
+			return Object{Key: reqID}, nil, &firehoseError{http.StatusRequestEntityTooLarge, fmt.Errorf("cannot accept firehose request %s: record %d exceeds %d bytes", reqID, i, maxFirehoseRecordData)}
 		}
 		var err error
+		start := len(out)
 		out, err = appendRecordLines(out, rec.Data, limit)
 		if err != nil {
 			code := http.StatusBadRequest
 			if errors.Is(err, errTooLarge) {
 				code = http.StatusRequestEntityTooLarge
 			}
-			return Object{Key: reqID}, 0, &firehoseError{code, fmt.Errorf("cannot unwrap firehose request %s record %d: %w", reqID, i, err)}
+			return Object{Key: reqID}, nil, &firehoseError{code, fmt.Errorf("cannot unwrap firehose request %s record %d: %w", reqID, i, err)}
 		}
+		lines += bytes.Count(out[start:], []byte{'\n'})
+		ends[i] = lines
 	}
-	return Object{Key: reqID, Body: out}, len(req.Records), nil
+	return Object{Key: reqID, Body: out}, ends, nil
 }
 
 var errTooLarge = errors.New("too large")

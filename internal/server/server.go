@@ -101,12 +101,13 @@ func isLoopback(addr string) bool {
 
 // Server serves the API, the Firehose endpoint and the console.
 type Server struct {
-	cfg     Config
-	deps    Deps
-	token   string
-	metrics *metrics
-	mux     *http.ServeMux
-	readers *readerPool
+	cfg      Config
+	deps     Deps
+	token    string
+	metrics  *metrics
+	mux      *http.ServeMux
+	readers  *readerPool
+	badLines badLines // of Firehose requests, for GET /api/v1/ingest
 
 	mu           sync.Mutex
 	known        map[string]bool // finding ids already seen, for the webhook

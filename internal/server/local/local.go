@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -261,10 +262,11 @@ func (b *Backend) IngestObject(ctx context.Context, obj server.Object) (server.I
 }
 
 type pendingObject struct {
-	obj  server.Object
-	res  server.IngestResult
-	err  error
-	done chan struct{}
+	taken bool // by a leader's batch; guarded by groupIngest.mu
+	obj   server.Object
+	res   server.IngestResult
+	err   error
+	done  chan struct{}
 }
 
 type groupIngest struct {
@@ -286,17 +288,20 @@ func (g *groupIngest) add(ctx context.Context, obj server.Object) (server.Ingest
 	g.pending = append(g.pending, p)
 	g.mu.Unlock()
 	g.run.Lock()
-	select {
-	case <-p.done: // a previous leader stored it
-		g.run.Unlock()
-		return p.res, p.err
-	default:
-	}
 	g.mu.Lock()
+	if p.taken { // a previous leader stores it
+		g.mu.Unlock()
+		g.run.Unlock()
+		<-p.done
+		return p.res, p.err
+	}
 	batch := g.pending
 	g.pending = nil
+	for _, q := range batch {
+		q.taken = true
+	}
 	g.mu.Unlock()
-	g.commit(ctx, batch)
+	runID, bad := g.commit(ctx, batch)
 	if time.Since(g.compacted) > compactEvery {
 		// A failed merge loses nothing (the small segments stay live); the
 		// next one retries.
@@ -304,21 +309,23 @@ func (g *groupIngest) add(ctx context.Context, obj server.Object) (server.Ingest
 		g.compacted = time.Now()
 	}
 	g.run.Unlock()
+	// The next group commits while this one's bad lines are looked up.
+	g.attribute(ctx, runID, bad)
+	for _, q := range batch {
+		close(q.done)
+	}
 	return p.res, p.err
 }
 
-func (g *groupIngest) commit(ctx context.Context, batch []*pendingObject) {
-	defer func() {
-		for _, p := range batch {
-			close(p.done)
-		}
-	}()
+// commit stores the new objects of batch in one ingest run and returns the
+// run's id and the stored objects that had bad lines.
+func (g *groupIngest) commit(ctx context.Context, batch []*pendingObject) (string, []*pendingObject) {
 	m, err := g.b.store.Manifest()
 	if err != nil {
 		for _, p := range batch {
 			p.err = err
 		}
-		return
+		return "", nil
 	}
 	src := &memSource{objs: map[string][]byte{}}
 	first := map[string]*pendingObject{}
@@ -338,7 +345,7 @@ func (g *groupIngest) commit(ctx context.Context, batch []*pendingObject) {
 		fresh = append(fresh, p)
 	}
 	if len(fresh) == 0 {
-		return
+		return "", nil
 	}
 	sum, err := g.b.store.Ingest(ctx, []source.Source{src}, duckdb.IngestOptions{Format: flowlog.FormatText, Layout: g.b.cfg.Layout, NoCompact: true})
 	failed := map[string]string{}
@@ -348,7 +355,7 @@ func (g *groupIngest) commit(ctx context.Context, batch []*pendingObject) {
 	for _, f := range sum.Damaged {
 		failed[f.Object] = f.Error
 	}
-	var lines int64
+	var stored []*pendingObject
 	for _, p := range fresh {
 		if msg, ok := failed[p.obj.Key]; ok {
 			p.err = errors.New(msg)
@@ -358,19 +365,70 @@ func (g *groupIngest) commit(ctx context.Context, batch []*pendingObject) {
 			p.err = err
 			continue
 		}
-		n := int64(bytes.Count(p.obj.Body, []byte{'\n'}))
-		p.res.Records = n
-		lines += n
+		p.res.Records = int64(bytes.Count(p.obj.Body, []byte{'\n'}))
+		stored = append(stored, p)
 	}
-	// The store reports rejects per run; they are charged to the first
-	// stored object so that the totals stay exact.
-	for _, p := range fresh {
-		if p.err == nil {
-			p.res.Rejects = sum.Rejects
-			p.res.Records -= sum.Rejects
-			break
+	if sum.Rejects == 0 {
+		return sum.Batch, nil
+	}
+	return sum.Batch, stored
+}
+
+// attribute gives each stored object of one ingest run its own bad lines,
+// read back from the rejects the run wrote (the store counts them per
+// run). Every reject row names its object, so each bad line goes to the
+// request that carried it, exactly once, however requests were grouped.
+func (g *groupIngest) attribute(ctx context.Context, runID string, stored []*pendingObject) {
+	if len(stored) == 0 {
+		return
+	}
+	rd, err := g.b.store.Reader(ctx, duckdb.ReaderOptions{})
+	if err == nil {
+		err = attributeRejects(ctx, rd, runID, stored)
+		rd.Close()
+	}
+	if err != nil {
+		// The objects are stored; only the report of their bad lines is
+		// missing. Failing the requests would make Firehose retry them as
+		// duplicates, so the error rides on each result instead.
+		for _, p := range stored {
+			p.res.BadLinesError = err.Error()
 		}
 	}
+}
+
+// attributeRejects reads the rejects of run runID for the objects of
+// stored and sets their bad lines, rejects and records.
+func attributeRejects(ctx context.Context, q store.Querier, runID string, stored []*pendingObject) error {
+	byKey := make(map[string]*pendingObject, len(stored))
+	args := []any{runID}
+	marks := make([]string, 0, len(stored))
+	for _, p := range stored {
+		byKey[p.obj.Key] = p
+		args = append(args, p.obj.Key)
+		marks = append(marks, "?")
+	}
+	rows, err := q.Query(ctx, `SELECT object, line, reason FROM rejects WHERE ingest_batch = ? AND object IN (`+strings.Join(marks, ",")+`) ORDER BY object, line`, args...)
+	if err != nil {
+		return fmt.Errorf("cannot read bad lines of ingest %s: %w", runID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var obj, reason string
+		var line int64
+		if err := rows.Scan(&obj, &line, &reason); err != nil {
+			return fmt.Errorf("cannot read bad lines of ingest %s: %w", runID, err)
+		}
+		if p := byKey[obj]; p != nil {
+			p.res.BadLines = append(p.res.BadLines, server.BadLine{Line: line, Reason: reason})
+			p.res.Rejects++
+			p.res.Records--
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("cannot read bad lines of ingest %s: %w", runID, err)
+	}
+	return nil
 }
 
 // memSource is a source of in-memory objects (Firehose requests). Their
