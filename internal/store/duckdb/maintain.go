@@ -341,12 +341,17 @@ func (w *writer) compact(ctx context.Context, batch string) (int, error) {
 			drop[s.Path] = true
 			renamed[s.Path] = ns.Path
 		}
+		// Every flow column, as the writer makes them: the merged segment
+		// reads with the others as one schema (see segmentColumns), whatever
+		// columns its inputs held.
 		var sel []string
 		for _, c := range store.FlowColumns() {
 			if cols[c.Name] {
 				sel = append(sel, quoteIdent(c.Name))
-				ns.Columns = append(ns.Columns, c.Name)
+			} else {
+				sel = append(sel, "CAST(NULL AS "+c.Type+") AS "+quoteIdent(c.Name))
 			}
+			ns.Columns = append(ns.Columns, c.Name)
 		}
 		for o := range objs {
 			ns.Objects = append(ns.Objects, o)

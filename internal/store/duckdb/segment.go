@@ -85,6 +85,7 @@ type segCol struct {
 	name  string
 	field flowlog.Field // AWS field, when aws
 	aws   bool
+	null  bool // NULL in every row: the records lack the field
 }
 
 // flowSegment is a flow segment file being written.
@@ -108,16 +109,18 @@ func isEnrichColumn(name string) bool {
 }
 
 // segmentColumns returns the columns of a segment whose records carry the
-// fields in mask: those AWS columns and every derived column (the
-// enrichment columns only when the ingest enriches).
+// fields in mask: every flow column, in store.FlowColumns order; the AWS
+// fields outside mask, and the enrichment columns when the ingest does not
+// enrich, are NULL columns (definition levels only, a few bytes a row
+// group). Every segment thus has the same columns, which lets the reader
+// scan them all as one schema instead of unifying them by name at every
+// query (docs/storage.md).
 func segmentColumns(mask uint64, enriched bool) ([]pqwrite.Column, []segCol) {
 	var pcs []pqwrite.Column
 	var scs []segCol
 	for _, c := range store.FlowColumns() {
-		if c.AWS && mask&(1<<c.Field) == 0 || !enriched && isEnrichColumn(c.Name) {
-			continue
-		}
-		pc := pqwrite.Column{Name: c.Name, Optional: true}
+		null := c.AWS && mask&(1<<c.Field) == 0 || !enriched && isEnrichColumn(c.Name)
+		pc := pqwrite.Column{Name: c.Name, Optional: true, Null: null}
 		switch c.Type {
 		case "INTEGER":
 			pc.Type = pqwrite.Int32
@@ -141,7 +144,7 @@ func segmentColumns(mask uint64, enriched bool) ([]pqwrite.Column, []segCol) {
 			pc.Optional = false
 		}
 		pcs = append(pcs, pc)
-		scs = append(scs, segCol{name: c.Name, field: c.Field, aws: c.AWS})
+		scs = append(scs, segCol{name: c.Name, field: c.Field, aws: c.AWS, null: null})
 	}
 	return pcs, scs
 }
@@ -183,6 +186,9 @@ func (s *flowSegment) write(b *flowlog.Batch, d *derived, x *enrichment, idx []i
 	}
 	w := s.w
 	for ci, c := range s.cols {
+		if c.null {
+			continue
+		}
 		if c.aws {
 			f := c.field
 			switch f.Kind() {

@@ -582,6 +582,9 @@ func TestCompaction(t *testing.T) {
 	for _, seg := range m.Segments {
 		if seg.Kind == KindFlows {
 			flows++
+			if !hasAllColumns(seg.Columns, store.FlowColumns()) {
+				t.Errorf("segment %s holds %d columns, want every flow column", seg.Path, len(seg.Columns))
+			}
 		}
 	}
 	if flows > 2 {

@@ -39,6 +39,11 @@ type Column struct {
 	Name     string
 	Type     Type
 	Optional bool
+	// Null marks an Optional column that is NULL in every row: it takes no
+	// values (Advance counts its rows) and each chunk is one page of
+	// definition levels, a few bytes whatever the row count. It lets files
+	// of records that lack a field keep the same columns as the rest.
+	Null bool
 }
 
 // Codec compresses pages.
@@ -151,6 +156,9 @@ func NewWriter(w io.Writer, cols []Column, opts Options) *Writer {
 	}
 	wr := &Writer{w: w, opts: opts}
 	for _, c := range cols {
+		if c.Null && !c.Optional {
+			panic("BUG: NULL column " + c.Name + " is not optional")
+		}
 		col := &column{Column: c, last: -1, prev: -1}
 		col.reuse()
 		wr.cols = append(wr.cols, col)
@@ -553,6 +561,10 @@ func (w *Writer) Flush() error {
 	}
 	rg := rowGroup{rows: int64(w.rows)}
 	for _, c := range w.cols {
+		if c.Null {
+			rg.bytes += w.flushNull(c, &rg)
+			continue
+		}
 		if got := c.len(); got != w.rows {
 			panic(fmt.Sprintf("BUG: column %s has %d rows, want %d", c.Name, got, w.rows))
 		}
@@ -564,6 +576,20 @@ func (w *Writer) Flush() error {
 	w.total += int64(w.rows)
 	w.rows = 0
 	return w.err
+}
+
+// flushNull writes the chunk of a NULL column: a data page whose
+// definition levels are one RLE run of zeros and which holds no values.
+func (w *Writer) flushNull(c *column, rg *rowGroup) int64 {
+	ch := chunk{start: w.off, values: int64(w.rows), nulls: int64(w.rows)}
+	body := append(w.buf[:0], 0, 0, 0, 0)
+	body = appendRLE(body, 0, w.rows, 1)
+	binary.LittleEndian.PutUint32(body[0:4], uint32(len(body)-4))
+	ch.dataOff = w.off
+	ch.uncompressed, ch.size = w.page(w.codecOf(c), 0, body, w.rows, 0)
+	w.buf = body
+	rg.chunks = append(rg.chunks, ch)
+	return ch.uncompressed
 }
 
 func (c *column) len() int {

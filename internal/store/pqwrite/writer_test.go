@@ -66,6 +66,8 @@ func TestWriterRoundTrip(t *testing.T) {
 		{Name: "obj", Type: String},
 		{Name: "blob", Type: Bytes, Optional: true},
 		{Name: "rare", Type: String, Optional: true}, // all NULL in most row groups
+		{Name: "none", Type: Int64, Optional: true, Null: true},
+		{Name: "nones", Type: String, Optional: true, Null: true},
 	}
 	for _, opts := range []Options{{Codec: Uncompressed}, {Codec: Snappy}, {Codec: Zstd}, {Codec: Zstd, RawStrings: true}, {DeltaInt64: true}, {Codec: Snappy, DeltaInt64: true}} {
 		codec := opts.Codec
@@ -92,7 +94,7 @@ func TestWriterRoundTrip(t *testing.T) {
 				s = fmt.Sprintf("x%d", i) // all distinct
 			}
 			strs = append(strs, []byte(s))
-			row := []string{fmt.Sprint(i - 20), fmt.Sprint(int64(i) << 40), fmt.Sprint(int32(4000000000 + uint32(i))), fmt.Sprint(20000 + i/10), fmt.Sprint(int64(i) << 40), fmt.Sprintf("%q", s), `"obj"`, fmt.Sprintf("%q", s), "NULL"}
+			row := []string{fmt.Sprint(i - 20), fmt.Sprint(int64(i) << 40), fmt.Sprint(int32(4000000000 + uint32(i))), fmt.Sprint(20000 + i/10), fmt.Sprint(int64(i) << 40), fmt.Sprintf("%q", s), `"obj"`, fmt.Sprintf("%q", s), "NULL", "NULL", "NULL"}
 			rare = append(rare, "")
 			if i == 17 {
 				rare[i], row[8] = "hit", `"hit"`
@@ -130,7 +132,7 @@ func TestWriterRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		names, got := readAll(t, buf.Bytes())
-		if strings.Join(names, ",") != "i32,i64,u32,day,ts,s,obj,blob,rare" {
+		if strings.Join(names, ",") != "i32,i64,u32,day,ts,s,obj,blob,rare,none,nones" {
 			t.Errorf("codec %d: columns %v", codec, names)
 		}
 		if len(got) != n {
