@@ -56,6 +56,7 @@ func runIngest(ctx context.Context, args []string) error {
 	output := fs.String("output", "table", "output: table or json")
 	showRejects := fs.Bool("show-rejects", false, "list the bad lines kept in the rejects table")
 	workers := fs.Int("workers", 0, "objects decoded in parallel (default: one per core)")
+	fetchers := fs.Int("fetchers", 0, "objects downloaded ahead of the decoders, whole, within 64 MiB (default: 16 for S3, none for files; -1: none)")
 	geoip := fs.String("geoip", "", "MaxMind country (or city) database: fills src_country, dst_country")
 	asnDB := fs.String("asn", "", "MaxMind ASN database: fills src_asn, dst_asn")
 	intel := fs.String("intel", "", "threat-intel lists, files or URLs (comma-separated; one IP or CIDR per line): fills intel_list")
@@ -91,7 +92,7 @@ func runIngest(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: --to: %v", errUsage, err)
 		}
 	}
-	opts := duckdb.IngestOptions{Workers: *workers}
+	opts := duckdb.IngestOptions{Workers: *workers, Fetchers: *fetchers}
 	if opts.Format, err = flowlog.ParseFormat(*format); err != nil {
 		return fmt.Errorf("%w: --format: %v", errUsage, err)
 	}

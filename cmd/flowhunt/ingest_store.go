@@ -32,7 +32,7 @@ func ingestBackend(ctx context.Context, storeFlagValue, dataFlagValue string, ci
 			}
 			list = append(list, s)
 		}
-		opts := store.IngestOptions{Format: o.Format, Layout: o.Layout, Workers: o.Workers, Retention: o.Retention, Batch: o.Batch, Enrich: o.Enrich}
+		opts := store.IngestOptions{Format: o.Format, Layout: o.Layout, Workers: o.Workers, Fetchers: o.Fetchers, Retention: o.Retention, Batch: o.Batch, Enrich: o.Enrich}
 		if isTerminal(os.Stderr) && output == "table" {
 			pp := progressPrinter(os.Stderr)
 			opts.Progress = func(p store.Progress) { pp(duckdb.Progress(p)) }

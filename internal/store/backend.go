@@ -50,6 +50,7 @@ type IngestOptions struct {
 	Format    flowlog.Format // FormatAuto sniffs each object
 	Layout    flowlog.Layout // for objects without a header line; zero: DefaultLayout
 	Workers   int            // objects decoded in parallel; default GOMAXPROCS
+	Fetchers  int            // objects downloaded ahead; default 16 for S3, none for files; negative: none
 	Retention time.Duration  // drop day partitions older than now-Retention; 0 keeps all
 	Batch     string         // names the run in ingest_batch; default a timestamp
 	Progress  func(Progress) // called after each object (serialised)

@@ -33,8 +33,9 @@ type ledgerState struct {
 }
 
 type job struct {
-	src source.Source
-	obj source.Object
+	src   source.Source
+	obj   source.Object
+	fetch *source.Fetch // the download started ahead, if any
 }
 
 // IngestSources stores every object of srcs not yet ingested, exactly once.
@@ -74,7 +75,7 @@ func (s *Store) IngestSources(ctx context.Context, srcs []source.Source, opts st
 					sum.Replaced++
 				}
 			}
-			jobs = append(jobs, job{src, o})
+			jobs = append(jobs, job{src: src, obj: o})
 		}
 	}
 	if len(clean) > 0 {
@@ -86,7 +87,10 @@ func (s *Store) IngestSources(ctx context.Context, srcs []source.Source, opts st
 	for _, j := range jobs {
 		run.bytesTotal += j.obj.Size
 	}
-	err = store.Fan(ctx, opts.Workers, jobs, func(k int) func(context.Context, <-chan job) error {
+	fetcher := source.NewFetcher(store.FetchersFor(opts.Fetchers, srcs), source.DefaultFetchBudget)
+	err = store.FanAhead(ctx, opts.Workers, fetcher.Ahead(), jobs, func(ctx context.Context, j *job) {
+		j.fetch = fetcher.Start(ctx, j.src, j.obj)
+	}, func(k int) func(context.Context, <-chan job) error {
 		w := &worker{run: run}
 		return w.loop
 	})
@@ -310,7 +314,7 @@ func (w *worker) loop(ctx context.Context, ch <-chan job) error {
 
 func (w *worker) decode(ctx context.Context, j job) (pendingObject, error) {
 	p := pendingObject{job: j}
-	rc, err := j.src.Open(ctx, j.obj)
+	rc, err := j.fetch.Open(ctx)
 	if err != nil {
 		return p, err
 	}

@@ -16,7 +16,7 @@ var _ store.Backend = (*Store)(nil)
 
 // IngestSources is Ingest with the store-neutral options and summary.
 func (s *Store) IngestSources(ctx context.Context, srcs []source.Source, opts store.IngestOptions) (store.IngestSummary, error) {
-	o := IngestOptions{Format: opts.Format, Layout: opts.Layout, Workers: opts.Workers, Retention: opts.Retention, Batch: opts.Batch, Enrich: opts.Enrich}
+	o := IngestOptions{Format: opts.Format, Layout: opts.Layout, Workers: opts.Workers, Fetchers: opts.Fetchers, Retention: opts.Retention, Batch: opts.Batch, Enrich: opts.Enrich}
 	if opts.Progress != nil {
 		o.Progress = func(p Progress) {
 			opts.Progress(store.Progress{Objects: p.Objects, ObjectsTotal: p.ObjectsTotal, Records: p.Records, Rejects: p.Rejects, Bytes: p.Bytes, BytesTotal: p.BytesTotal, Elapsed: p.Elapsed})

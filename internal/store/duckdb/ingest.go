@@ -25,6 +25,10 @@ type IngestOptions struct {
 	Layout flowlog.Layout // for objects without a header line; zero: DefaultLayout
 	// Workers decode objects in parallel; default GOMAXPROCS.
 	Workers int
+	// Fetchers download objects ahead of the workers, whole, within
+	// source.DefaultFetchBudget bytes; default source.DefaultFetchers when
+	// a source is remote (S3), none for files; negative: none.
+	Fetchers int
 	// CommitRows: a worker commits its segments at the first object
 	// boundary after this many rows; default 4 Mi rows.
 	CommitRows int64
@@ -79,9 +83,18 @@ type ObjectError struct {
 var ErrObjectsFailed = errors.New("some objects could not be ingested")
 
 type job struct {
-	src source.Source
-	obj source.Object
-	old *ObjectInfo // previous ingest of a changed object
+	src   source.Source
+	obj   source.Object
+	old   *ObjectInfo   // previous ingest of a changed object
+	fetch *source.Fetch // the download started ahead, if any
+}
+
+// open returns the object's bytes, downloaded ahead when they were.
+func (j *job) open(ctx context.Context) (io.ReadCloser, error) {
+	if j.fetch != nil {
+		return j.fetch.Open(ctx)
+	}
+	return j.src.Open(ctx, j.obj)
 }
 
 // Ingest stores every object of srcs not yet ingested, exactly once. Objects
@@ -144,7 +157,10 @@ func (s *Store) Ingest(ctx context.Context, srcs []source.Source, opts IngestOpt
 		run.bytesTotal += j.obj.Size
 	}
 	run.total = len(jobs)
-	err = store.Fan(ctx, opts.Workers, jobs, func(k int) func(context.Context, <-chan job) error {
+	fetcher := source.NewFetcher(store.FetchersFor(opts.Fetchers, srcs), source.DefaultFetchBudget)
+	err = store.FanAhead(ctx, opts.Workers, fetcher.Ahead(), jobs, func(ctx context.Context, j *job) {
+		j.fetch = fetcher.Start(ctx, j.src, j.obj)
+	}, func(k int) func(context.Context, <-chan job) error {
 		wk := &worker{run: run, id: k}
 		return wk.loop
 	})
@@ -287,7 +303,7 @@ func isFatal(err error) bool {
 
 func (wk *worker) decode(ctx context.Context, j job) (objectResult, error) {
 	res := objectResult{job: j}
-	rc, err := j.src.Open(ctx, j.obj)
+	rc, err := j.open(ctx)
 	if err != nil {
 		return res, err
 	}
