@@ -108,9 +108,21 @@ func (s *S3) Open(ctx context.Context, o Object) (io.ReadCloser, error) {
 	if !ok {
 		return nil, fmt.Errorf("BUG: object %q is not in bucket %q", o.Key, s.bucket)
 	}
-	res, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)}
+	if o.ETag != "" {
+		// The content must be the version listed: the store records that
+		// version as ingested. An object replaced since fails with 412 and
+		// is picked up, as changed, by the next run.
+		in.IfMatch = aws.String(`"` + o.ETag + `"`)
+	}
+	res, err := s.client.GetObject(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("cannot download object %q: %w", o.Key, err)
+	}
+	// S3-compatible stores that ignore If-Match: check the answer's ETag.
+	if got := strings.Trim(aws.ToString(res.ETag), `"`); o.ETag != "" && got != "" && got != o.ETag {
+		res.Body.Close()
+		return nil, fmt.Errorf("cannot download object %q: it changed since it was listed (ETag %s, listed %s); the next ingest takes the new version", o.Key, got, o.ETag)
 	}
 	return res.Body, nil
 }

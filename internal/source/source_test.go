@@ -160,3 +160,29 @@ func TestS3List(t *testing.T) {
 		t.Errorf("read %q", b)
 	}
 }
+
+// TestS3OpenReplaced: an object replaced after it was listed is not read
+// as the version listed (the store would record the wrong version).
+func TestS3OpenReplaced(t *testing.T) {
+	srv := s3fake.Start(t, "flowlogs")
+	srv.Put(t, "p/"+keys[0], []byte("first version"))
+	ctx := context.Background()
+	src, err := Open(ctx, "s3://flowlogs/p/", Config{Endpoint: srv.URL, PathStyle: true, Region: "us-east-1", Credentials: srv.Credentials})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := src.List(ctx)
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("listed %v, %v", objs, err)
+	}
+	srv.Put(t, "p/"+keys[0], []byte("second version, longer"))
+	rc, err := src.Open(ctx, objs[0])
+	if err == nil {
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		t.Fatalf("read %q as the version listed", b)
+	}
+	if !strings.Contains(err.Error(), keys[0]) {
+		t.Fatalf("error %v does not name the object", err)
+	}
+}
