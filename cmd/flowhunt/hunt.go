@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -39,6 +40,9 @@ func runHunt(ctx context.Context, args []string) error {
 	internal := fs.String("internal", "", "internal CIDRs besides RFC 1918, 100.64/10 and fc00::/7, e.g. the VPCs' IPv6 /56 blocks (comma-separated; as given to ingest)")
 	account := fs.String("account", "000000000000", "AWS account id for --output asff")
 	region := fs.String("region", "us-east-1", "AWS region for --output asff")
+	parallel := fs.Int("parallel", 2, "detectors run at once")
+	memLimit := fs.String("memory-limit", "1GiB", "query memory of the embedded store (DuckDB) for the hunt, e.g. 512MiB, 2GiB; larger aggregates spill to disk in the data directory; 0: DuckDB's default, 80%% of RAM")
+	profile := fs.Bool("profile", false, "print each detector's time, rows read and the process's memory to stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,6 +93,19 @@ func runHunt(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: --to: %v", errUsage, err)
 		}
 	}
+	if *parallel < 1 {
+		return fmt.Errorf("%w: --parallel %d: want 1 or more", errUsage, *parallel)
+	}
+	cfg.Parallel = *parallel
+	lim := int64(-1) // 0: DuckDB's own default
+	if *memLimit != "0" {
+		if lim, err = parseBytes(*memLimit); err != nil {
+			return fmt.Errorf("%w: --memory-limit: %v", errUsage, err)
+		}
+	}
+	if *profile {
+		cfg.Observe = printDetectorRun(os.Stderr, time.Now())
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -111,6 +128,15 @@ func runHunt(ctx context.Context, args []string) error {
 	}
 	// The reader sees the baseline days before the window too.
 	ro := store.ReaderOptions{To: cfg.To}
+	if storeURL(*storeU) == "" {
+		spill, err := os.MkdirTemp(dataDir(*data), ".hunt-spill-")
+		if err != nil {
+			return fmt.Errorf("cannot create the hunt's spill directory: %w", err)
+		}
+		defer os.RemoveAll(spill)
+		ro.Setup = detect.Budget{MemoryLimit: lim, TempDir: spill}.Setup()
+		cfg.PassRecords = detect.PassRecords(lim)
+	}
 	if !cfg.From.IsZero() {
 		ro.From = cfg.From.Add(-time.Duration(cfg.BaselineDays) * 24 * time.Hour)
 	}
@@ -125,6 +151,9 @@ func runHunt(ctx context.Context, args []string) error {
 		return err
 	}
 	took := time.Since(t0)
+	if *profile {
+		fmt.Fprintf(os.Stderr, "hunt: %d findings in %.1fs, peak RSS %s\n", len(found), took.Seconds(), procMiB("VmHWM"))
+	}
 	if !*noSave {
 		// The findings file in the data directory keeps the analyst status
 		// whichever store holds the flows; the findings side table makes
@@ -280,4 +309,49 @@ func writeFindings(w io.Writer, fs []detect.Finding, output string, ao detect.AS
 		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\n", f.ID, f.Severity, f.Score, f.Detector, f.Entity.Value, f.FirstSeen.Format("2006-01-02T15:04Z"), title)
 	}
 	return tw.Flush()
+}
+
+// printDetectorRun returns the --profile observer: one line per finished
+// detector, with the process's resident memory then and its peak so far
+// (Linux; "-" elsewhere). With --parallel 1 the peak's growth belongs to
+// the detector on the line.
+func printDetectorRun(w io.Writer, start time.Time) func(detect.DetectorRun) {
+	fmt.Fprintf(w, "%-8s %-24s %8s %10s %8s %9s %9s\n", "AT", "DETECTOR", "TOOK", "ROWS", "FINDINGS", "RSS", "PEAK RSS")
+	return func(r detect.DetectorRun) {
+		fmt.Fprintf(w, "%-8s %-24s %7.1fs %10d %8d %9s %9s\n", fmt.Sprintf("%.1fs", time.Since(start).Seconds()), r.Name, r.Took.Seconds(), r.Rows, r.Findings, procMiB("VmRSS"), procMiB("VmHWM"))
+	}
+}
+
+// procMiB reads a memory field of /proc/self/status (VmRSS, VmHWM) as
+// "123 MiB", or "-" where there is no such file.
+func procMiB(field string) string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "-"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			f := strings.Fields(v)
+			if len(f) == 2 && f[1] == "kB" {
+				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					return fmt.Sprintf("%d MiB", kb>>10)
+				}
+			}
+		}
+	}
+	return "-"
+}
+
+// parseBytes reads a size such as 512MiB, 2GiB, 1.5GB or 1073741824:
+// KiB, MiB, GiB and TiB are powers of 1024, KB, MB, GB and TB of 1000.
+func parseBytes(s string) (int64, error) {
+	num := strings.TrimRight(s, "BbIiKkMmGgTt")
+	unit := strings.ToLower(s[len(num):])
+	mult := map[string]float64{"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+		"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}[unit]
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || mult == 0 || v <= 0 || v*mult > 1<<62 {
+		return 0, fmt.Errorf("cannot parse size %q: want a positive number of bytes with an optional unit (512MiB, 2GiB, 1.5GB)", cutFlag(s, 40))
+	}
+	return int64(v * mult), nil
 }

@@ -77,6 +77,19 @@ func TestHuntFindingsRulesVerbs(t *testing.T) {
 	if len(found) == 0 {
 		t.Fatal("hunt reported no finding at medium or above")
 	}
+	// A tight budget gives the same findings, and the spill directory goes.
+	tight := parseJSONL(t, mustVerb(t, append(hunt, "--memory-limit", "48MiB", "--parallel", "1", "--no-save")...))
+	if len(tight) != len(found) {
+		t.Fatalf("hunt --memory-limit 48MiB: %d findings, %d without", len(tight), len(found))
+	}
+	for i := range tight {
+		if tight[i].ID != found[i].ID || tight[i].Score != found[i].Score {
+			t.Fatalf("hunt --memory-limit 48MiB: finding %d is %s (score %g), %s (score %g) without", i, tight[i].ID, tight[i].Score, found[i].ID, found[i].Score)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(data, ".hunt-spill-*")); len(left) > 0 {
+		t.Fatalf("hunt left its spill directory behind: %v", left)
+	}
 	var v6 *detect.Finding
 	for _, a := range tr.ByClass(simulate.ClassBruteForce) {
 		for i := range found {
@@ -139,4 +152,31 @@ func TestHuntFindingsRulesVerbs(t *testing.T) {
 	if _, err := verbOut(t, "rules", "validate", bad); err == nil {
 		t.Error("rules validate accepted a rule without severity, condition or entity column")
 	}
+}
+
+func TestParseBytes(t *testing.T) {
+	f := func(in string, want int64) {
+		t.Helper()
+		got, err := parseBytes(in)
+		if want < 0 {
+			if err == nil {
+				t.Errorf("parseBytes(%q) = %d, want an error", in, got)
+			}
+			return
+		}
+		if err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	f("1GiB", 1<<30)
+	f("512MiB", 512<<20)
+	f("1.5GB", 1500000000)
+	f("2gib", 2<<30)
+	f("1048576", 1<<20)
+	f("64KiB", 64<<10)
+	f("", -1)
+	f("GiB", -1)
+	f("-1GiB", -1)
+	f("1XB", -1)
+	f("0", -1)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/flowhunt/flowhunt/internal/store"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -121,12 +122,12 @@ func runBruteForce(ctx context.Context, env *Env) ([]Finding, error) {
 	sql := `SELECT srcaddr, dstaddr, dstport, count(DISTINCT srcport) AS conns, count(*) AS flows,
   avg(bytes), stddev_pop(bytes), sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END),
   min(start), max("end"), min(direction), sum(bytes)
-FROM vpc_flow_logs WHERE ` + inWindow + ` AND ` + okData + ` AND protocol = 6 AND ` + initiated + `
+FROM vpc_flow_logs WHERE ` + inWindow + ` AND ` + okData + ` AND protocol = 6 AND ` + initiated + ` AND {pass}
 GROUP BY srcaddr, dstaddr, dstport HAVING count(DISTINCT srcport) >= ?`
 	auth := env.Ports("auth_ports")
 	var cands []Finding
 	var srcs []string
-	err := query(ctx, env.Q, "brute_force", sql, []any{from, to, env.Int("min_connections")}, func(r row) error {
+	err := inPasses(ctx, env, "brute_force", sql, "srcaddr", []any{from, to, env.Int("min_connections")}, func(r row) error {
 		src, dst, port := r.Str(0), r.Str(1), int(r.Int(2))
 		conns, avg, sd := r.Int(3), r.Float(5), r.Float(6)
 		first, last := ts(r.Int(8)), ts(r.Int(9))
@@ -230,7 +231,16 @@ GROUP BY srcaddr, dstaddr, dstport`
 		var f Finding
 		var dsts []string
 		var conds []string
-		for _, pr := range bySrc[src] {
+		// Rows come in no set order; the evidence SQL keeps the first 20
+		// pairs, so order them for the same SQL every run.
+		prs := bySrc[src]
+		sort.Slice(prs, func(i, j int) bool {
+			if prs[i].dst != prs[j].dst {
+				return prs[i].dst < prs[j].dst
+			}
+			return prs[i].port < prs[j].port
+		})
+		for _, pr := range prs {
 			pi := hist[[3]string{src, pr.dst, fmt.Sprint(pr.port)}]
 			if env.usualPair(pi) {
 				continue

@@ -52,24 +52,48 @@ GROUP BY srcaddr, dstaddr, dstport, protocol HAVING ` + having
 	sql := `SELECT interface_id, srcaddr, dstaddr, srcport, dstport, protocol, start, "end", bytes, tcp_flags
 FROM vpc_flow_logs AS v JOIN (` + gate + `) AS g USING (srcaddr, dstaddr, dstport, protocol)
 WHERE start >= ? AND start < ? AND log_status = 'OK' AND direction = 'outbound'`
+	// Ordered by pair, so that each pair is stitched as soon as its rows
+	// are in and only its records are held: at 100 M records the gated
+	// pairs had 3.4 M records, over 1 GiB of Go heap when held together.
+	sql += "\nORDER BY srcaddr, dstaddr, dstport, protocol"
 	args := append([]any{from, to}, hargs...)
 	args = append(args, from, to)
-	slices := map[[4]string][]Slice{}
+	out := map[[4]string][]Conn{}
+	var (
+		cur [4]string
+		buf []Slice
+	)
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		if _, dup := out[cur]; dup {
+			return fmt.Errorf("cannot stitch connections of detector %s: the rows of %v are not together", detector, cur)
+		}
+		out[cur] = Stitch(buf, maxGap)
+		buf = buf[:0]
+		return nil
+	}
 	err := query(ctx, env.Q, detector, sql, args, func(r row) error {
 		k := [4]string{r.Str(1), r.Str(2), r.Str(4), r.Str(5)}
+		if k != cur {
+			if err := flush(); err != nil {
+				return err
+			}
+			cur = k
+		}
 		fl := int64(-1)
 		if !r.Null(9) {
 			fl = r.Int(9)
 		}
-		slices[k] = append(slices[k], Slice{Key: r.Str(0) + "|" + r.Str(3), Start: r.Int(6), End: r.Int(7), Bytes: r.Int(8), Flags: fl, Proto: r.Int(5)})
+		buf = append(buf, Slice{Key: r.Str(0) + "|" + r.Str(3), Start: r.Int(6), End: r.Int(7), Bytes: r.Int(8), Flags: fl, Proto: r.Int(5)})
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[[4]string][]Conn, len(slices))
-	for k, s := range slices {
-		out[k] = Stitch(s, maxGap)
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -32,6 +32,14 @@ type Config struct {
 	Rules       []*Rule   `yaml:"-"`
 	// Parallel is how many detectors run at once; default 2.
 	Parallel int `yaml:"-"`
+	// PassRecords bounds the records one pass of a grouped DISTINCT
+	// aggregate covers (brute_force, dos_inbound): with more records in the
+	// store, such a query runs in passes over parts of its groups, since
+	// DuckDB cannot spill that aggregate. 0 runs it in one pass.
+	PassRecords int64 `yaml:"-"`
+	// Observe, when set, is called as each detector or rule finishes
+	// (one call at a time), with what it cost: flowhunt hunt --profile.
+	Observe func(DetectorRun) `yaml:"-"`
 }
 
 // DetectorConfig overrides a detector's defaults.

@@ -78,6 +78,9 @@ type Env struct {
 	// horizon); detectors use it to tell "new" from "first seen because the
 	// data starts here".
 	DataFrom time.Time
+	// Records is how many records the store holds for the hunt (window
+	// and baseline).
+	Records int64
 
 	params map[string]any
 }

@@ -45,13 +45,13 @@ func runDoSInbound(ctx context.Context, env *Env) ([]Finding, error) {
 	sql := `SELECT dstaddr, CAST(floor(start / 60) AS BIGINT) AS m, count(*), CAST(sum(packets) AS BIGINT), count(DISTINCT srcaddr),
   sum(CASE WHEN ` + halfOpen + ` THEN 1 ELSE 0 END)
 FROM vpc_flow_logs WHERE ` + inWindow + ` AND ` + okData + ` AND direction IN ('inbound', 'internal') AND (` + initiated + ` OR protocol NOT IN (6))
-  AND (flow_direction IS NULL OR flow_direction = 'ingress')
+  AND (flow_direction IS NULL OR flow_direction = 'ingress') AND {pass}
 GROUP BY dstaddr, CAST(floor(start / 60) AS BIGINT)
 HAVING (sum(CASE WHEN ` + halfOpen + ` THEN 1 ELSE 0 END) >= ? AND count(DISTINCT srcaddr) >= ?)
   OR (sum(packets) >= ? AND sum(bytes) <= ? * sum(packets))`
 	byDst := map[string][]floodMinute{}
 	var order []string
-	err := query(ctx, env.Q, "dos_inbound", sql, []any{from, to, env.Int("min_flows_per_minute"), env.Int("min_sources"), env.Int("min_packets_per_minute"), env.Int("max_packet_bytes")}, func(r row) error {
+	err := inPasses(ctx, env, "dos_inbound", sql, "dstaddr", []any{from, to, env.Int("min_flows_per_minute"), env.Int("min_sources"), env.Int("min_packets_per_minute"), env.Int("max_packet_bytes")}, func(r row) error {
 		d := r.Str(0)
 		if byDst[d] == nil {
 			order = append(order, d)

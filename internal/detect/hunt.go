@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowhunt/flowhunt/internal/store"
@@ -73,9 +74,18 @@ func Hunt(ctx context.Context, q store.Querier, cfg Config) ([]Finding, error) {
 				}
 				e.params = p
 			}
+			var rows atomic.Int64
+			if cfg.Observe != nil {
+				e.Q = countingQuerier{q: e.Q, rows: &rows}
+			}
+			t0 := time.Now()
 			fs, err := j.run(ctx, &e)
+			took := time.Since(t0)
 			mu.Lock()
 			defer mu.Unlock()
+			if cfg.Observe != nil {
+				cfg.Observe(DetectorRun{Name: j.name, Took: took, Rows: rows.Load(), Findings: len(fs), Err: err})
+			}
 			if err != nil {
 				errs = append(errs, err)
 				return
@@ -123,6 +133,7 @@ func (e *Env) resolveWindow(ctx context.Context) error {
 		if r.Int(2) > 0 {
 			any = true
 			minS, maxS = r.Int(0), r.Int(1)
+			e.Records = r.Int(2)
 		}
 		return nil
 	})

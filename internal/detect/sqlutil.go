@@ -141,3 +141,46 @@ func inList(vals []string) string {
 	}
 	return "(" + strings.Join(q, ", ") + ")"
 }
+
+// inPasses runs a grouped query in passes, each over the groups whose
+// column col (a group key holding an address) ends in one set of
+// characters, and calls fn for the rows of every pass. sql has one {pass}
+// where the pass's condition goes, among its WHERE conditions.
+//
+// DuckDB cannot spill a grouped DISTINCT aggregate to disk: at 100 M
+// records count(DISTINCT srcport) per (source, destination, port) held
+// 4 GiB and failed under any smaller memory limit. A pass holds a part of
+// the groups, for one more scan of the records each; Config.PassRecords
+// sets how many records' worth of groups a pass may take (one pass when
+// the store holds fewer). The passes split the groups, never a group, so
+// the rows are those of the query without the condition.
+func inPasses(ctx context.Context, env *Env, detector, sql, col string, args []any, fn func(r row) error) error {
+	passes := 1
+	if per := env.Config.PassRecords; per > 0 && env.Records > per {
+		passes = int(min((env.Records+per-1)/per, 16))
+	}
+	if passes == 1 {
+		return query(ctx, env.Q, detector, strings.Replace(sql, "{pass}", "true", 1), args, fn)
+	}
+	last := "substr(" + col + ", length(" + col + "), 1)"
+	const chars = "0123456789abcdef"
+	var seen []string
+	for p := range passes {
+		var cond string
+		if p < passes-1 {
+			var set []string
+			for i := p; i < len(chars); i += passes {
+				set = append(set, chars[i:i+1])
+			}
+			seen = append(seen, set...)
+			cond = last + " IN " + inList(set)
+		} else {
+			// Whatever the other passes left: NULL, IPv6 digits, upper case.
+			cond = "(" + col + " IS NULL OR " + last + " NOT IN " + inList(seen) + ")"
+		}
+		if err := query(ctx, env.Q, detector, strings.Replace(sql, "{pass}", cond, 1), args, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
