@@ -129,12 +129,16 @@ func runHunt(ctx context.Context, args []string) error {
 	// The reader sees the baseline days before the window too.
 	ro := store.ReaderOptions{To: cfg.To}
 	if storeURL(*storeU) == "" {
-		spill, err := os.MkdirTemp(dataDir(*data), ".hunt-spill-")
-		if err != nil {
-			return fmt.Errorf("cannot create the hunt's spill directory: %w", err)
+		// DuckDB spills aggregates larger than the memory limit here: inside
+		// the data directory, the only one the sandboxed reader may write.
+		// A read-only data directory leaves DuckDB's default; a hunt that
+		// fits the limit never spills.
+		b := detect.Budget{MemoryLimit: lim}
+		if spill, err := os.MkdirTemp(dataDir(*data), ".hunt-spill-"); err == nil {
+			defer os.RemoveAll(spill)
+			b.TempDir = spill
 		}
-		defer os.RemoveAll(spill)
-		ro.Setup = detect.Budget{MemoryLimit: lim, TempDir: spill}.Setup()
+		ro.Setup = b.Setup()
 		cfg.PassRecords = detect.PassRecords(lim)
 	}
 	if !cfg.From.IsZero() {

@@ -33,7 +33,7 @@ type Config struct {
 	// Parallel is how many detectors run at once; default 2.
 	Parallel int `yaml:"-"`
 	// PassRecords bounds the records one pass of a grouped DISTINCT
-	// aggregate covers (brute_force, dos_inbound): with more records in the
+	// aggregate covers (brute_force, dos_inbound, the port scans): with more records in the
 	// store, such a query runs in passes over parts of its groups, since
 	// DuckDB cannot spill that aggregate. 0 runs it in one pass.
 	PassRecords int64 `yaml:"-"`

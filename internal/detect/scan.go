@@ -46,10 +46,10 @@ func runVerticalScan(ctx context.Context, env *Env) ([]Finding, error) {
   sum(CASE WHEN action = 'REJECT' OR ` + synOnly + ` THEN 1 ELSE 0 END) AS failed,
   count(DISTINCT CASE WHEN dstport < 1024 THEN dstport END) AS privileged,
   min(start), max("end"), min(dstport), max(dstport), min(direction), min(interface_id)
-FROM vpc_flow_logs WHERE ` + scanFilter + `
+FROM vpc_flow_logs WHERE ` + scanFilter + ` AND {pass}
 GROUP BY srcaddr, dstaddr HAVING count(DISTINCT dstport) >= ?`
 	var out []Finding
-	err := query(ctx, env.Q, "port_scan_vertical", sql, []any{from, to, env.Int("min_ports")}, func(r row) error {
+	err := inPasses(ctx, env, "port_scan_vertical", sql, "srcaddr", []any{from, to, env.Int("min_ports")}, func(r row) error {
 		src, dst := r.Str(0), r.Str(1)
 		ports, flows, failed := r.Int(2), r.Int(3), r.Int(4)
 		first, last := ts(r.Int(6)), ts(r.Int(7))
@@ -97,10 +97,10 @@ func runHorizontalScan(ctx context.Context, env *Env) ([]Finding, error) {
 	sql := `SELECT srcaddr, dstport, protocol, count(DISTINCT dstaddr) AS hosts, count(*) AS flows,
   sum(CASE WHEN action = 'REJECT' OR ` + synOnly + ` THEN 1 ELSE 0 END) AS failed,
   min(start), max("end"), min(direction)
-FROM vpc_flow_logs WHERE ` + scanFilter + `
+FROM vpc_flow_logs WHERE ` + scanFilter + ` AND {pass}
 GROUP BY srcaddr, dstport, protocol HAVING count(DISTINCT dstaddr) >= ?`
 	var out []Finding
-	err := query(ctx, env.Q, "port_scan_horizontal", sql, []any{from, to, env.Int("min_hosts")}, func(r row) error {
+	err := inPasses(ctx, env, "port_scan_horizontal", sql, "srcaddr", []any{from, to, env.Int("min_hosts")}, func(r row) error {
 		src, port, proto := r.Str(0), int(r.Int(1)), r.Int(2)
 		hosts := r.Int(3)
 		first, last := ts(r.Int(6)), ts(r.Int(7))

@@ -149,7 +149,8 @@ func inList(vals []string) string {
 //
 // DuckDB cannot spill a grouped DISTINCT aggregate to disk: at 100 M
 // records count(DISTINCT srcport) per (source, destination, port) held
-// 4 GiB and failed under any smaller memory limit. A pass holds a part of
+// 4 GiB and failed under any smaller memory limit; the port scans' and
+// dos_inbound's failed under 1 GiB when they ran beside another detector. A pass holds a part of
 // the groups, for one more scan of the records each; Config.PassRecords
 // sets how many records' worth of groups a pass may take (one pass when
 // the store holds fewer). The passes split the groups, never a group, so
