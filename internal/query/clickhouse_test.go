@@ -18,7 +18,7 @@ func TestToClickHouse(t *testing.T) {
 		}
 	}
 	f("SELECT srcAddr, dstAddr, action, bytes, start, end FROM vpc_flow_logs WHERE action = 'REJECT' AND srcAddr LIKE '203.%';", nil,
-		`SELECT srcaddr, dstaddr, action, bytes, start, "end" FROM fh.vpc_flow_logs AS vpc_flow_logs WHERE action = 'REJECT' AND srcaddr LIKE '203.%'`)
+		`SELECT srcaddr, dstaddr, action, bytes, start, "end" FROM fh.vpc_flow_logs AS vpc_flow_logs WHERE action = 'REJECT' AND (src_ip4 BETWEEN 3405774848 AND 3422552063 AND srcaddr LIKE '203.%')`)
 	f("SELECT count(*) FROM vpc_flow_logs AS v WHERE (tcp_flags & 18) = 2 AND start >= ? AND x = ?", []any{int64(5), "a'b\\"},
 		`SELECT count() FROM fh.vpc_flow_logs AS v WHERE (bitAnd(tcp_flags, 18)) = 2 AND start >= 5 AND x = 'a\'b\\'`)
 	f("SELECT CAST(floor(start / 3600) AS BIGINT), stddev_pop(x), quantile_cont(b, 0.5) FROM t", nil,

@@ -123,6 +123,40 @@ func ipFunctionPredicate(fn, qual, col, cidr string) (string, bool, error) {
 	return prefixPredicate(qual, col, p), true, nil
 }
 
+// likePrefix reads a LIKE pattern made of whole IPv4 octets followed by
+// '.%' ("203.%", "10.0.%", "10.0.1.%") as the prefix of the addresses it
+// matches: an address column's text starts with "203." exactly when it is
+// an IPv4 address in 203.0.0.0/8 (an IPv6 address never has a dot in its
+// first group).
+func likePrefix(pattern string) (netip.Prefix, bool) {
+	head, ok := strings.CutSuffix(pattern, ".%")
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	parts := strings.Split(head, ".")
+	if len(parts) > 3 {
+		return netip.Prefix{}, false
+	}
+	var a [4]byte
+	for i, p := range parts {
+		if p == "" || len(p) > 3 || len(p) > 1 && p[0] == '0' {
+			return netip.Prefix{}, false
+		}
+		v := 0
+		for _, c := range p {
+			if c < '0' || c > '9' {
+				return netip.Prefix{}, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		if v > 255 {
+			return netip.Prefix{}, false
+		}
+		a[i] = byte(v)
+	}
+	return netip.PrefixFrom(netip.AddrFrom4(a), 8*len(parts)), true
+}
+
 // privatePredicate is is_private_ip over an address column.
 func privatePredicate(qual, col string) string {
 	parts := make([]string, len(privatePrefixes))

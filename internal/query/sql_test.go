@@ -25,7 +25,7 @@ func TestTranslate(t *testing.T) {
 	}
 	// The seed's queries: bare end, camelCase, HAVING on an alias.
 	f("SELECT srcAddr, dstAddr, action, bytes, start, end\nFROM vpc_flow_logs\nWHERE action = 'REJECT'\nAND srcAddr LIKE '203.%';",
-		"SELECT srcAddr, dstAddr, action, bytes, start, \"end\"\nFROM vpc_flow_logs\nWHERE action = 'REJECT'\nAND srcAddr LIKE '203.%'")
+		"SELECT srcAddr, dstAddr, action, bytes, start, \"end\"\nFROM vpc_flow_logs\nWHERE action = 'REJECT'\nAND (src_ip4 BETWEEN 3405774848 AND 3422552063 AND srcaddr LIKE '203.%')")
 	f("SELECT srcAddr, dstAddr, SUM(bytes) AS total_bytes FROM vpc_flow_logs GROUP BY srcAddr, dstAddr HAVING total_bytes > 100000000",
 		"SELECT srcAddr, dstAddr, SUM(bytes) AS total_bytes FROM vpc_flow_logs GROUP BY srcAddr, dstAddr HAVING total_bytes > 100000000")
 	f("SELECT end FROM t", `SELECT "end" FROM t`)
