@@ -731,3 +731,47 @@ func gunzipRaw(path string) ([]byte, error) {
 	}
 	return io.ReadAll(zr)
 }
+
+// outputDigest is the digest of smallConfig's output at OutputVersion:
+// flow-log records (decompressed, so a compressor update changes nothing),
+// truth and side files; the delivery-format copies are left out.
+const outputDigest = "5b5d2a8214c4e653efa7075a121692c68f02f28cfc21e51ddbcbc7bbe0e84a3c"
+
+// TestOutputVersion notices any change of what the simulator writes.
+func TestOutputVersion(t *testing.T) {
+	h := sha256.New()
+	err := filepath.WalkDir(shared.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(shared.dir, path)
+		if d.IsDir() {
+			if rel == "formats" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(path, ".gz") {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return fmt.Errorf("%s: %w", rel, err)
+			}
+			if b, err = io.ReadAll(zr); err != nil {
+				return fmt.Errorf("%s: %w", rel, err)
+			}
+		}
+		fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%x", h.Sum(nil)); got != outputDigest {
+		t.Fatalf("the simulator's output changed (digest %s): bump simulate.OutputVersion (now %d), so that benchmark caches are generated again, and set outputDigest to the new digest", got, OutputVersion)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/flowhunt/flowhunt/internal/bench"
+	"github.com/flowhunt/flowhunt/internal/simulate"
 )
 
 // calibration is how many records `flowhunt generate --no-formats --days 2
@@ -83,12 +84,13 @@ func ParseSize(s string) (int64, error) {
 
 // dataset returns the generated data set of about n records, generating it
 // (as a child `flowhunt generate`, timed) when the cache does not hold it.
-// The cache key is the seed, the size and the scale, so a change of the
-// calibration does not reuse stale data.
+// The cache key is the seed, the size, the scale and the simulator's
+// OutputVersion, so neither a change of the calibration nor of the
+// simulator reuses stale data.
 func (h *harness) dataset(ctx context.Context, n int64) (bench.Dataset, error) {
 	scale := ScaleFor(n)
 	name := SizeName(n)
-	dir := filepath.Join(h.cfg.CacheDir, fmt.Sprintf("seed%d-%s-scale%g", h.cfg.Seed, name, scale))
+	dir := filepath.Join(h.cfg.CacheDir, fmt.Sprintf("seed%d-%s-scale%g-sim%d", h.cfg.Seed, name, scale, simulate.OutputVersion))
 	meta := filepath.Join(dir, "bench-dataset.json")
 	if b, err := os.ReadFile(meta); err == nil && !h.cfg.Regenerate {
 		var d bench.Dataset
