@@ -407,19 +407,28 @@ func TestGzipWholeAndStreamingAgree(t *testing.T) {
 		}
 		return r
 	}
-	defer func() { inflateObjects = true }()
+	defer func(c, x int) { inflateObjects, maxWholeCompressed, maxWholeText = true, c, x }(maxWholeCompressed, maxWholeText)
+	limits := map[string][2]int{
+		"whole":                 {maxWholeCompressed, maxWholeText},
+		"too big to hold":       {256, maxWholeText}, // read in part, then streamed
+		"too big when inflated": {maxWholeCompressed, 1 << 10},
+	}
 	for name, data := range objects {
-		inflateObjects = true
-		whole := run(data)
-		inflateObjects = false
-		stream := run(data)
-		if whole.err != stream.err || whole.st != stream.st || !reflect.DeepEqual(whole.rejects, stream.rejects) || len(whole.recs) != len(stream.recs) {
-			t.Fatalf("%s: whole %d records %+v %v %q; streaming %d records %+v %v %q", name,
-				len(whole.recs), whole.st, whole.rejects, whole.err, len(stream.recs), stream.st, stream.rejects, stream.err)
-		}
-		for i := range whole.recs {
-			if !whole.recs[i].Equal(&stream.recs[i]) {
-				t.Fatalf("%s: record %d differs", name, i)
+		for lname, l := range limits {
+			maxWholeCompressed, maxWholeText = l[0], l[1]
+			name := name + ", " + lname
+			inflateObjects = true
+			whole := run(data)
+			inflateObjects = false
+			stream := run(data)
+			if whole.err != stream.err || whole.st != stream.st || !reflect.DeepEqual(whole.rejects, stream.rejects) || len(whole.recs) != len(stream.recs) {
+				t.Fatalf("%s: whole %d records %+v %v %q; streaming %d records %+v %v %q", name,
+					len(whole.recs), whole.st, whole.rejects, whole.err, len(stream.recs), stream.st, stream.rejects, stream.err)
+			}
+			for i := range whole.recs {
+				if !whole.recs[i].Equal(&stream.recs[i]) {
+					t.Fatalf("%s: record %d differs", name, i)
+				}
 			}
 		}
 	}

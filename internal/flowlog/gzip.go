@@ -57,7 +57,7 @@ func (d *decoder) decompress(r io.Reader) (io.Reader, func(), error) {
 // Bounds of whole-object inflation. AWS writes flow-log objects of a few
 // megabytes; bigger ones are streamed, so memory stays bounded whatever the
 // object's size.
-const (
+var (
 	maxWholeCompressed = 16 << 20
 	maxWholeText       = 128 << 20
 	keepWholeBuffer    = 64 << 20 // larger buffers are not kept for the next object
