@@ -51,7 +51,7 @@ HAVING (sum(CASE WHEN ` + halfOpen + ` THEN 1 ELSE 0 END) >= ? AND count(DISTINC
   OR (sum(packets) >= ? AND sum(bytes) <= ? * sum(packets))`
 	byDst := map[string][]floodMinute{}
 	var order []string
-	err := inPasses(ctx, env, "dos_inbound", sql, "dstaddr", []any{from, to, env.Int("min_flows_per_minute"), env.Int("min_sources"), env.Int("min_packets_per_minute"), env.Int("max_packet_bytes")}, func(r row) error {
+	err := inTimePasses(ctx, env, "dos_inbound", sql, from, to, []any{from, to, env.Int("min_flows_per_minute"), env.Int("min_sources"), env.Int("min_packets_per_minute"), env.Int("max_packet_bytes")}, func(r row) error {
 		d := r.Str(0)
 		if byDst[d] == nil {
 			order = append(order, d)

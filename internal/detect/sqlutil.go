@@ -142,46 +142,92 @@ func inList(vals []string) string {
 	return "(" + strings.Join(q, ", ") + ")"
 }
 
+// passCount is how many passes a grouped DISTINCT aggregate takes:
+// enough that each covers at most Config.PassRecords records of the
+// store, one when that is 0 or the store is smaller, at most 16.
+func passCount(env *Env) int {
+	if per := env.Config.PassRecords; per > 0 && env.Records > per {
+		return int(min((env.Records+per-1)/per, 16))
+	}
+	return 1
+}
+
 // inPasses runs a grouped query in passes, each over the groups whose
-// column col (a group key holding an address) ends in one set of
-// characters, and calls fn for the rows of every pass. sql has one {pass}
-// where the pass's condition goes, among its WHERE conditions.
+// address column col (srcaddr or dstaddr, a group key) falls in one part,
+// and calls fn for the rows of every pass. sql has one {pass} where the
+// pass's condition goes, among its WHERE conditions.
 //
 // DuckDB cannot spill a grouped DISTINCT aggregate to disk: at 100 M
 // records count(DISTINCT srcport) per (source, destination, port) held
 // 4 GiB and failed under any smaller memory limit; the port scans' and
-// dos_inbound's failed under 1 GiB when they ran beside another detector. A pass holds a part of
-// the groups, for one more scan of the records each; Config.PassRecords
-// sets how many records' worth of groups a pass may take (one pass when
-// the store holds fewer). The passes split the groups, never a group, so
-// the rows are those of the query without the condition.
+// dos_inbound's failed under 1 GiB when they ran beside another detector.
+// A pass holds a part of the groups, for one more scan of the records
+// each; Config.PassRecords sets how many records' worth of groups a pass
+// may take (one pass when the store holds fewer). The passes split the
+// groups, never a group, so the rows are those of the query without the
+// condition.
+//
+// An IPv4 address goes to pass (its integer column, src_ip4 or dst_ip4)
+// % passes: integer arithmetic on one narrow column instead of substr and
+// length of every address string. Other addresses (IPv6, absent) are
+// split by their last character.
 func inPasses(ctx context.Context, env *Env, detector, sql, col string, args []any, fn func(r row) error) error {
-	passes := 1
-	if per := env.Config.PassRecords; per > 0 && env.Records > per {
-		passes = int(min((env.Records+per-1)/per, 16))
-	}
+	passes := passCount(env)
 	if passes == 1 {
 		return query(ctx, env.Q, detector, strings.Replace(sql, "{pass}", "true", 1), args, fn)
+	}
+	ip4 := map[string]string{"srcaddr": "src_ip4", "dstaddr": "dst_ip4"}[col]
+	if ip4 == "" {
+		panic("BUG: inPasses over " + col)
 	}
 	last := "substr(" + col + ", length(" + col + "), 1)"
 	const chars = "0123456789abcdef"
 	var seen []string
 	for p := range passes {
-		var cond string
+		var other string
 		if p < passes-1 {
 			var set []string
 			for i := p; i < len(chars); i += passes {
 				set = append(set, chars[i:i+1])
 			}
 			seen = append(seen, set...)
-			cond = last + " IN " + inList(set)
+			other = last + " IN " + inList(set)
 		} else {
-			// Whatever the other passes left: NULL, IPv6 digits, upper case.
-			cond = "(" + col + " IS NULL OR " + last + " NOT IN " + inList(seen) + ")"
+			// Whatever the other passes left: NULL, upper case.
+			other = "(" + col + " IS NULL OR " + last + " NOT IN " + inList(seen) + ")"
 		}
+		cond := "(" + ip4 + " % " + strconv.Itoa(passes) + " = " + strconv.Itoa(p) + " OR (" + ip4 + " IS NULL AND " + other + "))"
 		if err := query(ctx, env.Q, detector, strings.Replace(sql, "{pass}", cond, 1), args, fn); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// inTimePasses runs a grouped query whose groups lie within one minute
+// (their key holds floor(start / 60)) in passes over parts of the window
+// [from, to), cut at whole minutes, so no group spans two passes; the
+// count and the {pass} placeholder are those of inPasses. The store's
+// segments hold records of a few minutes each, so a pass reads only the
+// row groups of its part: the passes together scan the records about
+// once, where passes over addresses scan them once each.
+func inTimePasses(ctx context.Context, env *Env, detector, sql string, from, to int64, args []any, fn func(r row) error) error {
+	passes := passCount(env)
+	if passes == 1 || to-from < int64(passes)*60 {
+		return query(ctx, env.Q, detector, strings.Replace(sql, "{pass}", "true", 1), args, fn)
+	}
+	lo := from
+	for p := 1; p <= passes; p++ {
+		hi := to
+		if p < passes {
+			hi = from + (to-from)*int64(p)/int64(passes)
+			hi -= ((hi % 60) + 60) % 60
+		}
+		cond := "(start >= " + strconv.FormatInt(lo, 10) + " AND start < " + strconv.FormatInt(hi, 10) + ")"
+		if err := query(ctx, env.Q, detector, strings.Replace(sql, "{pass}", cond, 1), args, fn); err != nil {
+			return err
+		}
+		lo = hi
 	}
 	return nil
 }
