@@ -98,21 +98,26 @@ func (p *readerPool) get(ctx context.Context, from, to time.Time) (Reader, error
 		}
 		if r := p.takeIdle(key, gen); r != nil {
 			p.mu.Unlock()
-			closeAll(stale)
+			p.closeStale(stale)
 			p.reused.Add(1)
 			return &lease{r: r, pool: p}, nil
 		}
-		if p.open >= p.max && len(p.idle) > 0 {
+		if len(stale) == 0 && p.open >= p.max && len(p.idle) > 0 {
 			// Full: the least recently used idle reader (another range)
-			// makes room.
+			// makes room, once it is closed.
 			stale = append(stale, p.idle[0])
 			p.idle = p.idle[1:]
-			p.open--
+		}
+		if len(stale) > 0 {
+			// Readers count as open until they are closed, so the bound
+			// holds for what is really open; then look again.
+			p.mu.Unlock()
+			p.closeStale(stale)
+			continue
 		}
 		if p.open < p.max {
 			p.open++
 			p.mu.Unlock()
-			closeAll(stale)
 			rd, err := p.store.Reader(ctx, from, to)
 			if err != nil {
 				p.mu.Lock()
@@ -126,7 +131,6 @@ func (p *readerPool) get(ctx context.Context, from, to time.Time) (Reader, error
 		}
 		freed := p.freed
 		p.mu.Unlock()
-		closeAll(stale)
 		select {
 		case <-freed:
 		case <-ctx.Done():
@@ -149,24 +153,35 @@ func (p *readerPool) takeIdle(key readerKey, gen int64) *pooledReader {
 }
 
 // dropIdle removes the idle readers drop selects and returns them for
-// closing outside the lock. p.mu is held.
+// closeStale; they still count as open. p.mu is held.
 func (p *readerPool) dropIdle(drop func(*pooledReader) bool) []*pooledReader {
 	var out []*pooledReader
 	kept := p.idle[:0]
 	for _, r := range p.idle {
 		if drop(r) {
 			out = append(out, r)
-			p.open--
 		} else {
 			kept = append(kept, r)
 		}
 	}
 	clear(p.idle[len(kept):])
 	p.idle = kept
-	if len(out) > 0 {
-		p.signal()
-	}
 	return out
+}
+
+// closeStale closes readers taken out of the pool, then stops counting
+// them as open and wakes the requests waiting for room. p.mu is not held.
+func (p *readerPool) closeStale(rs []*pooledReader) {
+	if len(rs) == 0 {
+		return
+	}
+	for _, r := range rs {
+		r.rd.Close()
+	}
+	p.mu.Lock()
+	p.open -= len(rs)
+	p.signal()
+	p.mu.Unlock()
 }
 
 // signal wakes the requests waiting for a reader. p.mu is held.
@@ -184,10 +199,13 @@ func (l *lease) Close() error {
 	p, r := l.pool, l.r
 	p.mu.Lock()
 	if p.closed || r.gen < p.latest {
+		p.mu.Unlock()
+		err := r.rd.Close()
+		p.mu.Lock()
 		p.open--
 		p.signal()
 		p.mu.Unlock()
-		return r.rd.Close()
+		return err
 	}
 	p.idle = append(p.idle, r)
 	p.signal()
@@ -209,11 +227,5 @@ func (p *readerPool) close() {
 	p.closed = true
 	stale := p.dropIdle(func(*pooledReader) bool { return true })
 	p.mu.Unlock()
-	closeAll(stale)
-}
-
-func closeAll(rs []*pooledReader) {
-	for _, r := range rs {
-		r.rd.Close()
-	}
+	p.closeStale(stale)
 }
