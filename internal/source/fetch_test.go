@@ -22,6 +22,12 @@ type memSource struct {
 	open    atomic.Int32 // downloads in progress
 	maxOpen atomic.Int32
 	opens   atomic.Int32
+	// together, when set, holds each download until this many are in
+	// progress at once (or a second passes), so a test sees the
+	// parallelism whatever the machine's load.
+	together int32
+	reached  chan struct{}
+	once     sync.Once
 }
 
 func newMemSource(n, size int, delay time.Duration) (*memSource, []Object) {
@@ -46,6 +52,15 @@ func (s *memSource) Open(ctx context.Context, o Object) (io.ReadCloser, error) {
 		m := s.maxOpen.Load()
 		if n <= m || s.maxOpen.CompareAndSwap(m, n) {
 			break
+		}
+	}
+	if s.together > 0 {
+		if n >= s.together {
+			s.once.Do(func() { close(s.reached) })
+		}
+		select {
+		case <-s.reached:
+		case <-time.After(time.Second):
 		}
 	}
 	select {
@@ -86,6 +101,7 @@ func readAll(t *testing.T, p *Fetch) []byte {
 
 func TestFetcherAhead(t *testing.T) {
 	src, objs := newMemSource(40, 1000, 20*time.Millisecond)
+	src.together, src.reached = 4, make(chan struct{})
 	src.breaks[objs[3].Key] = 2 // two broken transfers, then a good one
 	f := NewFetcher(8, 12_000)  // room for eleven of these objects at once
 	var fetches []*Fetch
