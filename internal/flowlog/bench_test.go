@@ -12,7 +12,7 @@ import (
 
 	kgzip "github.com/klauspost/compress/gzip"
 
-	"github.com/flowhunt/flowhunt/internal/inflate"
+	"github.com/flowhunt/flowhunt/internal/inflate/inflatetest"
 )
 
 // v5Layout is the 29 fields of versions 2 to 5, in documentation order.
@@ -151,11 +151,7 @@ func BenchmarkGunzip(b *testing.B) {
 		}
 	})
 	b.Run("libdeflate", func(b *testing.B) {
-		z := inflate.NewDecompressor()
-		if z == nil {
-			b.Skip("libdeflate.so.0 is not installed")
-		}
-		defer z.Free()
+		z := inflatetest.Require(b)
 		b.SetBytes(int64(len(plain)))
 		b.ReportAllocs()
 		cpu := cpuTime()

@@ -28,14 +28,6 @@ var ErrBadData = errors.New("gzip stream is damaged or truncated")
 // Available reports whether libdeflate could be loaded.
 func Available() bool { return available() }
 
-// Name is the decompressor Gunzip uses: "libdeflate" or "" when none.
-func Name() string {
-	if available() {
-		return "libdeflate"
-	}
-	return ""
-}
-
 // Decompressor holds libdeflate's state for one goroutine at a time.
 type Decompressor struct {
 	d handle

@@ -1,29 +1,18 @@
-package inflate
+package inflate_test
 
 import (
 	"bytes"
 	"errors"
 	"io"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
-)
 
-func newDecompressor(t *testing.T) *Decompressor {
-	t.Helper()
-	z := NewDecompressor()
-	if z == nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("libdeflate.so.0 cannot be loaded; scripts/deps.sh installs Debian's libdeflate0")
-		}
-		t.Skip("libdeflate.so.0 is not installed (Debian: libdeflate0)")
-	}
-	t.Cleanup(z.Free)
-	return z
-}
+	"github.com/flowhunt/flowhunt/internal/inflate"
+	"github.com/flowhunt/flowhunt/internal/inflate/inflatetest"
+)
 
 func gz(t *testing.T, parts ...string) []byte {
 	t.Helper()
@@ -63,7 +52,7 @@ func flowText(r *rand.Rand, lines int) string {
 }
 
 func TestGunzipMatchesStreaming(t *testing.T) {
-	z := newDecompressor(t)
+	z := inflatetest.Require(t)
 	r := rand.New(rand.NewPCG(1, 2))
 	big := flowText(r, 50000) // several MB: more than the first output guess
 	cases := map[string][]byte{
@@ -89,7 +78,7 @@ func TestGunzipMatchesStreaming(t *testing.T) {
 }
 
 func TestGunzipRefusesDamage(t *testing.T) {
-	z := newDecompressor(t)
+	z := inflatetest.Require(t)
 	good := gz(t, flowText(rand.New(rand.NewPCG(3, 4)), 3000))
 	crc := append([]byte(nil), good...)
 	crc[len(crc)-8] ^= 0xff // CRC-32 of the member
@@ -104,8 +93,8 @@ func TestGunzipRefusesDamage(t *testing.T) {
 		"not gzip":         []byte("version account-id\n"),
 	}
 	for name, src := range cases {
-		if _, err := z.Gunzip(nil, src, 1<<30); !errors.Is(err, ErrBadData) {
-			t.Errorf("%s: got %v, want ErrBadData", name, err)
+		if _, err := z.Gunzip(nil, src, 1<<30); !errors.Is(err, inflate.ErrBadData) {
+			t.Errorf("%s: got %v, want inflate.ErrBadData", name, err)
 		}
 		// The streaming reader, which callers fall back to, also fails.
 		if _, err := stream(src); err == nil && name != "flipped byte" {
@@ -115,11 +104,11 @@ func TestGunzipRefusesDamage(t *testing.T) {
 }
 
 func TestGunzipLimit(t *testing.T) {
-	z := newDecompressor(t)
+	z := inflatetest.Require(t)
 	text := flowText(rand.New(rand.NewPCG(5, 6)), 20000)
 	src := gz(t, text, text)
-	if _, err := z.Gunzip(nil, src, len(text)+len(text)/2); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("got %v, want ErrTooLarge", err)
+	if _, err := z.Gunzip(nil, src, len(text)+len(text)/2); !errors.Is(err, inflate.ErrTooLarge) {
+		t.Fatalf("got %v, want inflate.ErrTooLarge", err)
 	}
 	out, err := z.Gunzip(nil, src, 2*len(text))
 	if err != nil || len(out) != 2*len(text) {
@@ -131,11 +120,7 @@ func FuzzGunzip(f *testing.F) {
 	f.Add([]byte("hello\n"), uint8(0))
 	f.Add([]byte(strings.Repeat("2 123 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK\n", 40)), uint8(7))
 	f.Fuzz(func(t *testing.T, text []byte, cut uint8) {
-		z := NewDecompressor()
-		if z == nil {
-			t.Skip("no libdeflate")
-		}
-		defer z.Free()
+		z := inflatetest.Require(t)
 		src := gz(t, string(text))
 		if cut > 0 && int(cut) < len(src) {
 			src = src[:len(src)-int(cut)]

@@ -49,11 +49,10 @@ import (
 
 type handle = unsafe.Pointer
 
-// libdeflate's enum libdeflate_result.
+// libdeflate's enum libdeflate_result: success and insufficient space
+// matter to Gunzip; every other result is bad data.
 const (
 	resultSuccess           = 0
-	resultBadData           = 1
-	resultShortOutput       = 2
 	resultInsufficientSpace = 3
 )
 
@@ -78,7 +77,7 @@ func gzipDecompress(h handle, src, out []byte) (in, n int, res int) {
 		if len(out) == 0 && len(src) > 0 {
 			return 0, 0, resultInsufficientSpace
 		}
-		return 0, 0, resultBadData
+		return 0, 0, -1 // nothing to inflate: bad data
 	}
 	var used, wrote C.size_t
 	r := C.fh_gzip_decompress(h, unsafe.Pointer(&src[0]), C.size_t(len(src)), unsafe.Pointer(&out[0]), C.size_t(len(out)), &used, &wrote)
